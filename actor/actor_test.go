@@ -1,0 +1,137 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tern-dev/tern/actor"
+	"go.uber.org/goleak"
+)
+
+func newSystem(t *testing.T) *actor.System {
+	t.Helper()
+	s := actor.NewSystem(actor.Options{})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return s
+}
+
+func adder() actor.Handlers {
+	return actor.Handlers{
+		"add": func(c *actor.Context, args []any) ([]any, error) {
+			return []any{args[0].(int64) + args[1].(int64)}, nil
+		},
+		"boom": func(c *actor.Context, args []any) ([]any, error) {
+			return nil, errors.New("kaboom")
+		},
+		"panic": func(c *actor.Context, args []any) ([]any, error) {
+			panic("oh no")
+		},
+	}
+}
+
+func TestCallFromOutside(t *testing.T) {
+	s := newSystem(t)
+	ctx := context.Background()
+	a, err := s.Launch(ctx, adder(), actor.SpawnOptions{Name: "adder"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Call(ctx, a, "add", 2, 3)
+	if err != nil || res[0] != int64(5) {
+		t.Fatalf("add: %v %v", res, err)
+	}
+	_, err = s.Call(ctx, a, "nope")
+	if !errors.Is(err, actor.ErrNoCommand) {
+		t.Fatalf("unknown command: %v", err)
+	}
+	_, err = s.Call(ctx, a, "boom")
+	if !errors.Is(err, actor.ErrRemote) || err.Error() != `adder(`+a.String()+`): call "boom": kaboom` {
+		t.Fatalf("raising handler: %v", err)
+	}
+	_, err = s.Call(ctx, a, "panic")
+	if err == nil {
+		t.Fatal("panicking handler: no error")
+	}
+	// still serving
+	if res, err := s.Call(ctx, a, "add", 1, 1); err != nil || res[0] != int64(2) {
+		t.Fatalf("after errors: %v %v", res, err)
+	}
+	_, err = s.Call(ctx, actor.MakeAddr(0, 999999), "add", 1, 2)
+	if !errors.Is(err, actor.ErrNoService) {
+		t.Fatalf("dead address: %v", err)
+	}
+}
+
+// blocker never answers calls to "hold" until told to exit.
+type blocker struct{ got chan struct{} }
+
+func (b *blocker) Init(*actor.Context) error { return nil }
+func (b *blocker) Receive(c *actor.Context, m *actor.Message) {
+	switch m.Cmd {
+	case "hold":
+		b.got <- struct{}{}
+	case "exit":
+		c.Exit()
+	}
+}
+func (b *blocker) Stopped(c *actor.Context) {}
+
+func TestExitFailsPendingCallers(t *testing.T) {
+	s := newSystem(t)
+	ctx := context.Background()
+	b := &blocker{got: make(chan struct{}, 10)}
+	a, _ := s.Launch(ctx, b, actor.SpawnOptions{Name: "blocker"})
+	errs := make(chan error, 3)
+	for i := 0; i < 3; i++ {
+		go func() { _, err := s.Call(ctx, a, "hold"); errs <- err }()
+	}
+	for i := 0; i < 3; i++ {
+		<-b.got
+	}
+	if err := s.Kill(a); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := <-errs; !errors.Is(err, actor.ErrExited) && !errors.Is(err, actor.ErrNoService) {
+			t.Fatalf("pending caller got %v", err)
+		}
+	}
+}
+
+func TestAddrString(t *testing.T) {
+	for _, a := range []actor.Addr{actor.MakeAddr(0, 10), actor.MakeAddr(3, 0xabcdef12)} {
+		b, err := actor.ParseAddr(a.String())
+		if err != nil || b != a {
+			t.Fatalf("%v -> %v %v", a, b, err)
+		}
+	}
+	if s := actor.MakeAddr(0, 10).String(); s != ":0000000a" {
+		t.Fatal(s)
+	}
+	if _, err := actor.ParseAddr("zz"); err == nil {
+		t.Fatal("bad address parsed")
+	}
+}
+
+func TestCloseLeaksNothing(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	s := actor.NewSystem(actor.Options{})
+	for i := 0; i < 100; i++ {
+		if _, err := s.Spawn(adder(), actor.SpawnOptions{Name: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

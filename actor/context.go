@@ -1,0 +1,159 @@
+package actor
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Context is a service's handle on the runtime. There is one per service,
+// reused for every message; use it only on the service's own goroutine.
+type Context struct {
+	p       *proc
+	session uint32
+	calls   map[uint32]*pendingCall // Go continuations waiting for replies
+	owed    map[owedCall]struct{}   // Calls received and not yet answered
+}
+
+// owedCall is a Call this service received: the runtime answers it with
+// ErrExited if the service stops without answering.
+type owedCall struct {
+	from    Addr
+	session uint32
+}
+
+// post is every message's way out of a service.
+func (c *Context) post(to Addr, m *Message) error {
+	m.From = c.p.addr
+	if (m.Kind == Reply || m.Kind == Fail) && len(c.owed) > 0 {
+		delete(c.owed, owedCall{to, m.Session})
+	}
+	return c.p.sys.Post(to, m)
+}
+
+func (c *Context) send(to Addr, kind Kind, session uint32, cmd string, args []any) error {
+	m, err := newMessage(kind, session, cmd, args)
+	if err != nil {
+		return err
+	}
+	return c.post(to, m)
+}
+
+// Self is the service's address.
+func (c *Context) Self() Addr { return c.p.addr }
+
+// Name is the service's name.
+func (c *Context) Name() string { return c.p.name }
+
+// Logger logs with the service's name and address attached.
+func (c *Context) Logger() *slog.Logger { return c.p.log }
+
+// System is the system the service runs in.
+func (c *Context) System() *System { return c.p.sys }
+
+// Started is when the service was spawned.
+func (c *Context) Started() time.Time { return c.p.started }
+
+// NewSession returns a session id not in use by this service; it never
+// returns 0, which means "no session".
+func (c *Context) NewSession() uint32 {
+	c.session++
+	if c.session == 0 {
+		c.session = 1
+	}
+	return c.session
+}
+
+// Post sends m, stamping it as from this service.
+func (c *Context) Post(to Addr, m *Message) error {
+	return c.post(to, m)
+}
+
+// Send posts a one-way request with Go values as arguments.
+func (c *Context) Send(to Addr, cmd string, args ...any) error {
+	return c.send(to, Send, 0, cmd, args)
+}
+
+// Reply answers the Call (to, session) with Go values.
+func (c *Context) Reply(to Addr, session uint32, results ...any) error {
+	return c.reply(to, session, results)
+}
+
+func (c *Context) reply(to Addr, session uint32, results []any) error {
+	return c.send(to, Reply, session, "", results)
+}
+
+// ReplyData answers the Call (to, session) with already packed results.
+func (c *Context) ReplyData(to Addr, session uint32, data []byte) error {
+	m := NewMessage()
+	m.Kind, m.Session = Reply, session
+	m.Data = append(m.Data[:0], data...)
+	return c.post(to, m)
+}
+
+// Fail answers the Call (to, session) with err. Answers to services that
+// are gone are dropped: the caller no longer waits.
+func (c *Context) Fail(to Addr, session uint32, err error) {
+	m := NewMessage()
+	m.Kind, m.Session, m.Err = Fail, session, err
+	_ = c.post(to, m)
+}
+
+// After posts a Timer message with session to this service after d.
+func (c *Context) After(d time.Duration, session uint32) {
+	c.p.sys.timers.add(d, c.p.addr, session)
+}
+
+// Exit stops the service once the current message is handled. Queued and
+// in-flight Calls are answered with ErrExited.
+func (c *Context) Exit() { c.p.stop() }
+
+// Exiting reports whether the service has been asked to stop.
+func (c *Context) Exiting() bool { return c.p.stopping.Load() }
+
+// Spawn starts a new service; see System.Spawn.
+func (c *Context) Spawn(svc Service, o SpawnOptions) (Addr, error) {
+	return c.p.sys.Spawn(svc, o)
+}
+
+// DeferReady, called during Init, says that the service will report the
+// end of its start later with Ready.
+func (c *Context) DeferReady() { c.p.readyPending = true }
+
+// Ready reports the end of a deferred start. A non-nil err stops the
+// service and reaches whoever launched it.
+func (c *Context) Ready(err error) {
+	if c.p.readyPending {
+		c.p.ready(err)
+	}
+}
+
+// Call sends a request and runs then with the results, later, on this
+// service's goroutine: the service keeps serving other messages
+// meanwhile, so A calling B calling A never deadlocks. then runs with an
+// error if the target is unknown, fails, or exits first.
+func (c *Context) Call(to Addr, cmd string, args []any, then func(results []any, err error)) {
+	session := c.NewSession()
+	if err := c.send(to, Call, session, cmd, args); err != nil {
+		then(nil, err)
+		return
+	}
+	if c.calls == nil {
+		c.calls = make(map[uint32]*pendingCall)
+	}
+	c.calls[session] = &pendingCall{to: to, cmd: cmd, then: then}
+}
+
+type pendingCall struct {
+	to   Addr
+	cmd  string
+	then func([]any, error)
+}
+
+func (k *pendingCall) done(m *Message) {
+	if m.Kind == Fail {
+		k.then(nil, m.Err)
+		return
+	}
+	vals, err := decodeArgs(m.Data)
+	k.then(vals, err)
+}

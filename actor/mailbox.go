@@ -1,0 +1,205 @@
+package actor
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	pa "github.com/asynkron/protoactor-go/actor"
+)
+
+// mailbox is a service's queue. It implements protoactor-go's Mailbox, so
+// the service is an ordinary protoactor actor, but it adds what tern needs
+// and protoactor's mailboxes lack:
+//   - post reports failure: a closed mailbox refuses at once (the caller
+//     gets ErrNoService instead of a silent drop), a full one says
+//     ErrOverload;
+//   - close hands back what was still queued, so each queued Call can be
+//     answered with an error instead of being dropped;
+//   - warnings at doubling queue lengths, like skynet's overload warning;
+//   - no allocation per message: a growable ring under one mutex.
+//
+// System messages (protoactor's Started, Stop, ...) run before user ones.
+type mailbox struct {
+	mu     sync.Mutex
+	user   ring
+	sys    ring
+	closed bool // under mu: post refuses
+
+	status  atomic.Int32 // idle or running: only one run at a time
+	pending atomic.Int32 // user+sys messages queued, read without mu
+	dead    atomic.Bool  // finished: never schedule again
+
+	invoker pa.MessageInvoker
+	disp    pa.Dispatcher
+	run     func() // m.process, bound once so scheduling doesn't allocate
+
+	limit  int        // post fails with ErrOverload at this length
+	warnAt int        // next length worth a warning
+	warn   func(int) // called, outside mu, when the queue reaches warnAt
+}
+
+const (
+	idle int32 = iota
+	running
+)
+
+const firstWarning = 1024
+
+var _ pa.Mailbox = (*mailbox)(nil)
+
+func (m *mailbox) init(limit int, warn func(int)) {
+	m.run = m.process
+	m.limit = limit
+	m.warnAt = firstWarning
+	m.warn = warn
+}
+
+// post queues a user message. It never blocks on the receiver.
+func (m *mailbox) post(msg any) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrNoService
+	}
+	n := m.user.len()
+	if m.limit > 0 && n >= m.limit {
+		m.mu.Unlock()
+		return ErrOverload
+	}
+	m.user.push(msg)
+	warn := 0
+	if n+1 >= m.warnAt {
+		warn = n + 1
+		m.warnAt *= 2
+	}
+	m.mu.Unlock()
+	m.pending.Add(1)
+	if warn > 0 && m.warn != nil {
+		m.warn(warn)
+	}
+	m.schedule()
+	return nil
+}
+
+// PostUserMessage is protoactor's way in; tern code uses post.
+func (m *mailbox) PostUserMessage(msg any) { _ = m.post(msg) }
+
+// PostSystemMessage queues a protoactor system message. After close,
+// only the ones protoactor needs to finish stopping still get through.
+func (m *mailbox) PostSystemMessage(msg any) {
+	m.mu.Lock()
+	m.sys.push(msg)
+	m.mu.Unlock()
+	m.pending.Add(1)
+	m.schedule()
+}
+
+func (m *mailbox) RegisterHandlers(invoker pa.MessageInvoker, disp pa.Dispatcher) {
+	m.invoker = invoker
+	m.disp = disp
+}
+
+func (m *mailbox) Start() {}
+
+func (m *mailbox) UserMessageCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.user.len()
+}
+
+func (m *mailbox) schedule() {
+	if !m.dead.Load() && m.status.CompareAndSwap(idle, running) {
+		m.disp.Schedule(m.run)
+	}
+}
+
+// close refuses further posts and returns the user messages still queued.
+func (m *mailbox) close() []any {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	var rest []any
+	for m.user.len() > 0 {
+		rest = append(rest, m.user.pop())
+		m.pending.Add(-1)
+	}
+	return rest
+}
+
+// throughput is how many messages one run handles before it lets other
+// goroutines have the processor.
+const throughput = 300
+
+// process runs on the dispatcher: it drains the queue, system messages
+// first, then goes idle unless more arrived meanwhile.
+func (m *mailbox) process() {
+	for {
+		for i := 0; ; i++ {
+			if m.dead.Load() {
+				return // stays "running" forever: nothing schedules again
+			}
+			if i == throughput {
+				i = 0
+				runtime.Gosched()
+			}
+			m.mu.Lock()
+			var msg any
+			sys := m.sys.len() > 0
+			if sys {
+				msg = m.sys.pop()
+			} else if m.user.len() > 0 {
+				msg = m.user.pop()
+			}
+			if m.user.len() == 0 {
+				m.warnAt = firstWarning
+			}
+			m.mu.Unlock()
+			if msg == nil {
+				break
+			}
+			m.pending.Add(-1)
+			if sys {
+				m.invoker.InvokeSystemMessage(msg)
+			} else {
+				m.invoker.InvokeUserMessage(msg)
+			}
+		}
+		m.status.Store(idle)
+		if m.pending.Load() == 0 || !m.status.CompareAndSwap(idle, running) {
+			return
+		}
+	}
+}
+
+// ring is a growable FIFO of messages that reuses its storage.
+type ring struct {
+	buf  []any
+	head int
+	n    int
+}
+
+func (r *ring) len() int { return r.n }
+
+func (r *ring) push(v any) {
+	if r.n == len(r.buf) {
+		size := 2 * len(r.buf)
+		if size == 0 {
+			size = 16
+		}
+		buf := make([]any, size)
+		k := copy(buf, r.buf[r.head:])
+		copy(buf[k:], r.buf[:r.head])
+		r.buf, r.head = buf, 0
+	}
+	r.buf[(r.head+r.n)%len(r.buf)] = v
+	r.n++
+}
+
+func (r *ring) pop() any {
+	v := r.buf[r.head]
+	r.buf[r.head] = nil
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+	return v
+}

@@ -1,0 +1,29 @@
+package actor
+
+// Service is what runs inside an actor: a Lua VM host (package lua) or a
+// Go type. All three methods run on the service's own goroutine, one at a
+// time, so a service needs no locks for its own state.
+type Service interface {
+	// Init runs before any message. Returning an error fails the start:
+	// whoever launched the service gets the error and the service exits.
+	// A service whose start must wait (a Lua init that makes calls) calls
+	// c.DeferReady() and later c.Ready(err).
+	Init(c *Context) error
+	// Receive handles one message. m is valid only until Receive returns.
+	// A Call must be answered exactly once, now or later, with c.Reply or
+	// c.Fail; if Receive panics the runtime answers it with the panic.
+	Receive(c *Context, m *Message)
+	// Stopped runs last, after the mailbox closed. The service must fail
+	// every Call it still owes (those still queued are failed for it).
+	Stopped(c *Context)
+}
+
+// SpawnOptions describe a new service.
+type SpawnOptions struct {
+	// Name is the service's name in logs and errors (e.g. its script).
+	Name string
+	// ReadyTo and ReadySession, when ReadyTo is not None, receive a Reply
+	// (with no values) when Init succeeds, or a Fail with its error.
+	ReadyTo      Addr
+	ReadySession uint32
+}
