@@ -1,0 +1,390 @@
+package lua
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tern-dev/tern/actor"
+	glua "github.com/yuin/gopher-lua"
+)
+
+// api holds the Go primitives the prelude turns into the tern module. Each
+// checks its arguments, does one thing, pushes its results and returns how
+// many (-1 to yield). Blocking ones suspend the running task: they register
+// it under a session and yield; the answer resumes it with (ok, ...).
+var api = map[string]func(*Service, *glua.LState) int{
+	"call":        lCall,
+	"calltimeout": lCallTimeout,
+	"send":        lSend,
+	"newservice":  lNewService,
+	"sleep":       lSleep,
+	"wait":        lWait,
+	"wakeup":      lWakeup,
+	"fork":        lFork,
+	"timeout":     lTimeout,
+	"start":       lStart,
+	"getstart":    lGetStart,
+	"sethandlers": lSetHandlers,
+	"self":        lSelf,
+	"now":         lNow,
+	"exit":        lExit,
+	"address":     lAddress,
+	"log":         lLog,
+	"logerror":    lLogError,
+	"response":    lResponse,
+	"respond":     lRespond,
+	"newco":       lNewCo,
+	"sethandler":  lSetHandler,
+	"pass":        lPass,
+	"uyield":      lUserYield,
+}
+
+// target reads a service address: a number (what tern.self and
+// tern.newservice return) or its printed form ":0000000a".
+func target(L *glua.LState, n int) actor.Addr {
+	switch v := L.Get(n).(type) {
+	case glua.LNumber:
+		return actor.Addr(v)
+	case glua.LString:
+		a, err := actor.ParseAddr(string(v))
+		if err != nil {
+			L.ArgError(n, err.Error())
+		}
+		return a
+	}
+	L.ArgError(n, "service address expected, got "+L.Get(n).Type().String())
+	return actor.None
+}
+
+// mustYield raises unless the running task can be suspended from here.
+func (s *Service) mustYield(L *glua.LState, what string) {
+	if s.cur == nil || !canYield(L, s.cur.th) {
+		L.RaiseError("%s: cannot block here: gopher-lua cannot suspend a metamethod, an iterator run by Go code, or a callback of table.sort, string.gsub and the like", what)
+	}
+}
+
+// suspend yields the running task to the scheduler, with no values.
+func suspend(L *glua.LState) int {
+	L.SetTop(0)
+	return -1
+}
+
+func fail(L *glua.LState, msg string) int {
+	L.Push(glua.LFalse)
+	L.Push(glua.LString(msg))
+	return 2
+}
+
+// call(addr, cmd, ...) -> yields; resumed with (true, results...) or (false, err)
+func lCall(s *Service, L *glua.LState) int {
+	to, cmd := target(L, 1), L.CheckString(2)
+	s.mustYield(L, "tern.call")
+	session, err := s.post(L, to, actor.Call, cmd, 3)
+	if err != nil {
+		return fail(L, err.Error())
+	}
+	s.waiting[session] = waiter{co: s.cur, kind: waitCall, addr: to, cmd: cmd}
+	return suspend(L)
+}
+
+// calltimeout(ms, addr, cmd, ...): call, but fail with a timeout error
+// after ms milliseconds; a late answer is dropped.
+func lCallTimeout(s *Service, L *glua.LState) int {
+	ms := L.CheckNumber(1)
+	to, cmd := target(L, 2), L.CheckString(3)
+	s.mustYield(L, "tern.calltimeout")
+	session, err := s.post(L, to, actor.Call, cmd, 4)
+	if err != nil {
+		return fail(L, err.Error())
+	}
+	timer := s.c.NewSession()
+	s.waiting[session] = waiter{co: s.cur, kind: waitCall, partner: timer, addr: to, cmd: cmd}
+	s.waiting[timer] = waiter{co: s.cur, kind: waitTimeout, partner: session, addr: to, cmd: cmd}
+	s.c.After(millis(ms), timer)
+	return suspend(L)
+}
+
+// send(addr, cmd, ...): one-way; raises if the target is unknown.
+func lSend(s *Service, L *glua.LState) int {
+	to, cmd := target(L, 1), L.CheckString(2)
+	if _, err := s.post(L, to, actor.Send, cmd, 3); err != nil {
+		L.RaiseError("%s", err.Error())
+	}
+	return 0
+}
+
+// post packs the values from stack index from on and sends them.
+func (s *Service) post(L *glua.LState, to actor.Addr, kind actor.Kind, cmd string, from int) (uint32, error) {
+	m := actor.NewMessage()
+	data, err := packLValues(m.Data[:0], L, from, L.GetTop()-from+1)
+	if err != nil {
+		m.Release()
+		return 0, fmt.Errorf("%s %s %q: %w", kind, to, cmd, err)
+	}
+	var session uint32
+	if kind == actor.Call {
+		session = s.c.NewSession()
+	}
+	m.Kind, m.Session, m.Cmd, m.Data = kind, session, cmd, data
+	if err := s.c.Post(to, m); err != nil {
+		return 0, fmt.Errorf("%s %q: %w", kind, cmd, err)
+	}
+	return session, nil
+}
+
+// newservice(script, ...) -> yields until the child's init has run;
+// resumed with (true, addr) or (false, err).
+func lNewService(s *Service, L *glua.LState) int {
+	script := L.CheckString(1)
+	s.mustYield(L, "tern.newservice")
+	path, err := s.rt.findScript(script, s.dir)
+	if err != nil {
+		return fail(L, "newservice "+script+": "+err.Error())
+	}
+	data, err := packLValues(nil, L, 2, L.GetTop()-1)
+	if err != nil {
+		return fail(L, "newservice "+script+": "+err.Error())
+	}
+	session := s.c.NewSession()
+	addr, err := s.c.Spawn(s.rt.service(path, data), actor.SpawnOptions{
+		Name: scriptName(path), ReadyTo: s.c.Self(), ReadySession: session,
+	})
+	if err != nil {
+		return fail(L, "newservice "+script+": "+err.Error())
+	}
+	s.waiting[session] = waiter{co: s.cur, kind: waitSpawn, addr: addr}
+	return suspend(L)
+}
+
+func millis(ms glua.LNumber) time.Duration {
+	if ms < 0 {
+		ms = 0
+	}
+	return time.Duration(float64(ms) * float64(time.Millisecond))
+}
+
+// sleep(ms) suspends the task for ms milliseconds.
+func lSleep(s *Service, L *glua.LState) int {
+	ms := L.CheckNumber(1)
+	s.mustYield(L, "tern.sleep")
+	session := s.c.NewSession()
+	s.waiting[session] = waiter{co: s.cur, kind: waitSleep}
+	s.c.After(millis(ms), session)
+	return suspend(L)
+}
+
+// wait([token]) suspends the task until wakeup(token). The token defaults
+// to the running coroutine.
+func lWait(s *Service, L *glua.LState) int {
+	token := L.Get(1)
+	if token == glua.LNil {
+		token = L
+	}
+	s.mustYield(L, "tern.wait")
+	if s.tokens == nil {
+		s.tokens = make(map[glua.LValue]*coro)
+	}
+	if _, taken := s.tokens[token]; taken {
+		L.RaiseError("tern.wait: another task already waits on %s", token.String())
+	}
+	s.tokens[token] = s.cur
+	return suspend(L)
+}
+
+// wakeup(token) -> bool: resumes the task waiting on token after the
+// current one suspends or ends. False if nobody waits on it.
+func lWakeup(s *Service, L *glua.LState) int {
+	token := L.CheckAny(1)
+	co, ok := s.tokens[token]
+	if ok {
+		delete(s.tokens, token)
+		s.ready = append(s.ready, readyTask{co: co})
+	}
+	L.Push(glua.LBool(ok))
+	return 1
+}
+
+// fork(fn, ...) runs fn(...) in a new task after the current one.
+func lFork(s *Service, L *glua.LState) int {
+	fn := L.CheckFunction(1)
+	args := make([]glua.LValue, 0, L.GetTop()-1)
+	for i := 2; i <= L.GetTop(); i++ {
+		args = append(args, L.Get(i))
+	}
+	s.ready = append(s.ready, readyTask{fn: fn, args: args})
+	return 0
+}
+
+// timeout(ms, fn) runs fn in a new task after ms milliseconds.
+func lTimeout(s *Service, L *glua.LState) int {
+	ms, fn := L.CheckNumber(1), L.CheckFunction(2)
+	session := s.c.NewSession()
+	if s.timeouts == nil {
+		s.timeouts = make(map[uint32]glua.LValue)
+	}
+	s.timeouts[session] = fn
+	s.c.After(millis(ms), session)
+	return 0
+}
+
+// start(fn) sets the init function, run with the creator's arguments.
+func lStart(s *Service, L *glua.LState) int {
+	s.start = L.CheckFunction(1)
+	return 0
+}
+
+func lGetStart(s *Service, L *glua.LState) int {
+	if s.start == nil {
+		return 0
+	}
+	L.Push(s.start)
+	return 1
+}
+
+// sethandlers(S): the table the script returned, or nil for none.
+func lSetHandlers(s *Service, L *glua.LState) int {
+	switch v := L.Get(1).(type) {
+	case *glua.LTable:
+		s.handlers = v
+	case *glua.LNilType:
+	default:
+		L.RaiseError("%s: the script must return a table of handlers (or nothing), not a %s", s.script, v.Type())
+	}
+	return 0
+}
+
+func lSelf(s *Service, L *glua.LState) int {
+	L.Push(glua.LNumber(s.c.Self()))
+	return 1
+}
+
+// now() -> milliseconds since the runtime started.
+func lNow(s *Service, L *glua.LState) int {
+	L.Push(glua.LNumber(s.c.System().Now().Milliseconds()))
+	return 1
+}
+
+// exit() stops the service; it does not return when it can suspend.
+func lExit(s *Service, L *glua.LState) int {
+	s.c.Exit()
+	if s.cur != nil && canYield(L, s.cur.th) {
+		return suspend(L) // never resumed
+	}
+	return 0
+}
+
+func lAddress(s *Service, L *glua.LState) int {
+	L.Push(glua.LString(target(L, 1).String()))
+	return 1
+}
+
+func joinArgs(L *glua.LState) string {
+	var b strings.Builder
+	for i := 1; i <= L.GetTop(); i++ {
+		if i > 1 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(L.ToStringMeta(L.Get(i)).String())
+	}
+	return b.String()
+}
+
+// log(...) and print(...): the arguments, space-separated, at info level.
+func lLog(s *Service, L *glua.LState) int {
+	s.c.Logger().Info(joinArgs(L))
+	return 0
+}
+
+// logerror(...) is tern.error: the same at error level.
+func lLogError(s *Service, L *glua.LState) int {
+	s.c.Logger().Error(joinArgs(L))
+	return 0
+}
+
+// response() -> token: the running task's request will be answered later
+// through respond(token, ok, ...).
+func lResponse(s *Service, L *glua.LState) int {
+	co := s.cur
+	if co == nil || co.session == 0 || co.deferred {
+		L.RaiseError("tern.response: the running task has no request to answer")
+	}
+	co.deferred = true
+	if s.answers == nil {
+		s.answers = make(map[int]owed)
+	}
+	s.answerID++
+	s.answers[s.answerID] = owed{to: co.from, session: co.session}
+	L.Push(glua.LNumber(s.answerID))
+	return 1
+}
+
+// respond(token, ok, ...) -> bool: answers with the values when ok, or
+// with the error ... otherwise. False if already answered.
+func lRespond(s *Service, L *glua.LState) int {
+	id := L.CheckInt(1)
+	o, found := s.answers[id]
+	if !found {
+		L.Push(glua.LFalse)
+		return 1
+	}
+	delete(s.answers, id)
+	if !L.ToBool(2) {
+		msg := "error"
+		if L.GetTop() >= 3 {
+			msg = L.ToStringMeta(L.Get(3)).String()
+		}
+		s.c.Fail(o.to, o.session, &actor.Error{Name: s.c.Name(), Addr: s.c.Self(), Err: actor.Raised(msg)})
+		L.Push(glua.LTrue)
+		return 1
+	}
+	m := actor.NewMessage()
+	data, err := packLValues(m.Data[:0], L, 3, L.GetTop()-2)
+	if err != nil {
+		m.Release()
+		s.c.Fail(o.to, o.session, &actor.Error{Name: s.c.Name(), Addr: s.c.Self(), Err: err})
+		L.RaiseError("tern.response: %s", err.Error())
+	}
+	m.Kind, m.Session, m.Data = actor.Reply, o.session, data
+	_ = s.c.Post(o.to, m)
+	L.Push(glua.LTrue)
+	return 1
+}
+
+// newco() -> a pooled coroutine for pcall/xpcall.
+func lNewCo(s *Service, L *glua.LState) int {
+	L.Push(s.newCoro(L).th)
+	return 1
+}
+
+// sethandler(co, h) sets (or with nil clears) xpcall's handler.
+func lSetHandler(s *Service, L *glua.LState) int {
+	c := s.threads[L.CheckThread(1)]
+	if c == nil {
+		L.RaiseError("sethandler: not a pooled coroutine")
+	}
+	c.handler = nil
+	if h := L.Get(2); h != glua.LNil {
+		c.handler = h
+	}
+	return 0
+}
+
+// pass(...) yields the values on: a suspension passing up through pcall
+// or a script coroutine towards the scheduler. A script's own yield (USER)
+// only needs to reach the script's resume.
+func lPass(s *Service, L *glua.LState) int {
+	if L.Get(1) == s.user {
+		return lUserYield(s, L)
+	}
+	s.mustYield(L, "yield")
+	return -1
+}
+
+// uyield(USER, ...) is coroutine.yield.
+func lUserYield(s *Service, L *glua.LState) int {
+	if L.Parent == nil || !plainCalls(L) {
+		L.RaiseError("coroutine.yield: cannot yield here (outside a coroutine, or across a metamethod or a Go callback)")
+	}
+	return -1
+}

@@ -1,0 +1,70 @@
+package lua
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// protoCache compiles each script file once; every VM that runs it shares
+// the FunctionProto. An entry is recompiled when the file's size or
+// modification time changes, so a reload picks up the new source.
+type protoCache struct {
+	mu sync.Mutex
+	m  map[string]*compiled
+}
+
+type compiled struct {
+	proto *glua.FunctionProto
+	mod   time.Time
+	size  int64
+}
+
+// load returns the compiled chunk of the file at path.
+func (c *protoCache) load(path string) (*glua.FunctionProto, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	e := c.m[path]
+	c.mu.Unlock()
+	if e != nil && e.mod.Equal(fi.ModTime()) && e.size == fi.Size() {
+		return e.proto, nil
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	proto, err := compileChunk(src, path)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[string]*compiled)
+	}
+	c.m[path] = &compiled{proto: proto, mod: fi.ModTime(), size: fi.Size()}
+	c.mu.Unlock()
+	return proto, nil
+}
+
+// compileChunk parses src, makes generic for loops yieldable (forin.go)
+// and compiles it.
+func compileChunk(src []byte, name string) (*glua.FunctionProto, error) {
+	chunk, err := parse.Parse(bytes.NewReader(src), name)
+	if err != nil {
+		return nil, fmt.Errorf("syntax error: %w", err)
+	}
+	rewriteForIn(chunk)
+	proto, err := glua.Compile(chunk, name)
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", name, err)
+	}
+	return proto, nil
+}

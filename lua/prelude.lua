@@ -1,0 +1,185 @@
+-- The Lua half of a tern service VM. Go runs this chunk once per VM with
+-- (raw, DONE, USER): raw holds the Go primitives (api.go), DONE marks a
+-- pooled coroutine's "finished" yield, USER marks a script's own yield.
+-- It builds the `tern` module, the yield-safe pcall/xpcall and the
+-- pass-through coroutine library, and returns (tern, boot).
+local raw, DONE, USER = ...
+
+local co_create, co_resume, co_status = raw.co_create, raw.co_resume, raw.co_status
+local pass = raw.pass -- yield a suspension on up towards the scheduler
+local newco, sethandler = raw.newco, raw.sethandler
+local error = error
+
+-- The body of every pooled coroutine (coro.go): run f, yield DONE with its
+-- results, get the next function, forever. The first yield says "ready".
+local co_yield = raw.co_yield
+local function loop(f, ...)
+	return loop(co_yield(DONE, f(...)))
+end
+raw.loop = function()
+	return loop(co_yield(DONE))
+end
+
+local function check(ok, ...)
+	if ok then
+		return ...
+	end
+	error((...), 0)
+end
+
+---------------------------------------------------------------- pcall/xpcall
+-- gopher-lua's pcall cannot be yielded across (its issue #306), yet
+-- pcall(tern.call, ...) is everyday service code. So the protected function
+-- runs in a pooled coroutine: its yields pass up to the scheduler, the
+-- answers pass back down, and an error ends the coroutine, not the task.
+local pool = {}
+
+local function getco()
+	local n = #pool
+	if n == 0 then
+		return newco()
+	end
+	local co = pool[n]
+	pool[n] = nil
+	return co
+end
+
+local function pcall_k(co, ok, tag, ...)
+	if not ok then
+		return false, tag -- raised: co is dead
+	end
+	if tag == DONE then
+		pool[#pool + 1] = co
+		return true, ...
+	end
+	return pcall_k(co, co_resume(co, pass(tag, ...)))
+end
+
+function pcall(f, ...)
+	local co = getco()
+	return pcall_k(co, co_resume(co, f, ...))
+end
+
+-- xpcall's handler runs where the error was raised, with the stack still
+-- there (so debug.traceback works): Go calls it from the coroutine's
+-- error hook, and what it returns is what comes out here.
+local function xpcall_k(co, ok, tag, ...)
+	if not ok then
+		return false, tag
+	end
+	if tag == DONE then
+		sethandler(co, nil)
+		pool[#pool + 1] = co
+		return true, ...
+	end
+	return xpcall_k(co, co_resume(co, pass(tag, ...)))
+end
+
+function xpcall(f, handler, ...)
+	local co = getco()
+	sethandler(co, handler)
+	return xpcall_k(co, co_resume(co, f, ...))
+end
+
+------------------------------------------------------------------ coroutine
+-- A script's own coroutines: their yields carry USER and stop at the
+-- script's resume; the runtime's suspensions (tern.call inside a generator)
+-- pass through to the scheduler, as skynet.coroutine does.
+local co = {
+	create = co_create,
+	status = co_status,
+	running = raw.co_running,
+}
+
+function co.yield(...)
+	return raw.uyield(USER, ...)
+end
+
+local function resume_k(c, ok, tag, ...)
+	if not ok then
+		return false, tag
+	end
+	if co_status(c) == "dead" then
+		return true, tag, ...
+	end
+	if tag == USER then
+		return true, ...
+	end
+	return resume_k(c, co_resume(c, pass(tag, ...)))
+end
+
+function co.resume(c, ...)
+	return resume_k(c, co_resume(c, ...))
+end
+
+local function wrap_k(c, ok, tag, ...)
+	if not ok then
+		error(tag, 0)
+	end
+	if co_status(c) == "dead" then
+		return tag, ...
+	end
+	if tag == USER then
+		return ...
+	end
+	return wrap_k(c, co_resume(c, pass(tag, ...)))
+end
+
+function co.wrap(f)
+	local c = co_create(f)
+	return function(...)
+		return wrap_k(c, co_resume(c, ...))
+	end
+end
+
+coroutine = co
+
+----------------------------------------------------------------------- tern
+local tern = {
+	send = raw.send,
+	sleep = raw.sleep,
+	wait = raw.wait,
+	wakeup = raw.wakeup,
+	self = raw.self,
+	now = raw.now,
+	exit = raw.exit,
+	fork = raw.fork,
+	timeout = raw.timeout,
+	start = raw.start,
+	address = raw.address,
+	log = raw.log,
+	error = raw.logerror,
+}
+
+function tern.call(addr, cmd, ...)
+	return check(raw.call(addr, cmd, ...))
+end
+
+function tern.calltimeout(ms, addr, cmd, ...)
+	return check(raw.calltimeout(ms, addr, cmd, ...))
+end
+
+function tern.newservice(script, ...)
+	return check(raw.newservice(script, ...))
+end
+
+function tern.response()
+	local token = raw.response()
+	return function(ok, ...)
+		return raw.respond(token, ok, ...)
+	end
+end
+
+print = raw.log
+
+-- boot runs in the service's first task: the script's main chunk, which
+-- returns the handler table, then the function given to tern.start.
+local function boot(chunk, ...)
+	raw.sethandlers(chunk(...))
+	local init = raw.getstart()
+	if init then
+		init(...)
+	end
+end
+
+return tern, boot

@@ -1,0 +1,108 @@
+package lua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/internal/pack"
+)
+
+// Config is what the Lua side of the runtime needs to know.
+type Config struct {
+	// Path lists where scripts and modules are looked for, as Lua's
+	// package.path does: "?" stands for the name, with dots turned into
+	// slashes. A script's own directory is always searched first.
+	Path []string
+}
+
+// DefaultPath is used when Config.Path is empty.
+var DefaultPath = []string{"./?.lua", "./?/init.lua"}
+
+// Runtime starts Lua services on an actor system and shares what they
+// can share: the compiled chunks of every script.
+type Runtime struct {
+	sys    *actor.System
+	path   []string
+	protos protoCache
+}
+
+// New returns a Lua runtime on sys.
+func New(sys *actor.System, cfg Config) *Runtime {
+	path := cfg.Path
+	if len(path) == 0 {
+		path = DefaultPath
+	}
+	return &Runtime{sys: sys, path: path}
+}
+
+// System is the actor system the runtime runs on.
+func (r *Runtime) System() *actor.System { return r.sys }
+
+// service makes a Service for the script at path (absolute), with packed
+// arguments.
+func (r *Runtime) service(path string, args []byte) *Service {
+	return &Service{rt: r, script: path, dir: filepath.Dir(path), args: args}
+}
+
+// Launch starts the script as a service with Go values as arguments and
+// waits until its init has run.
+func (r *Runtime) Launch(ctx context.Context, script string, args ...any) (actor.Addr, error) {
+	path, err := r.findScript(script, "")
+	if err != nil {
+		return actor.None, fmt.Errorf("lua: launch %s: %w", script, err)
+	}
+	data, err := packGoArgs(args)
+	if err != nil {
+		return actor.None, fmt.Errorf("lua: launch %s: %w", script, err)
+	}
+	return r.sys.Launch(ctx, r.service(path, data), actor.SpawnOptions{Name: scriptName(path)})
+}
+
+// ErrNotFound: no file matches a script or module name.
+var ErrNotFound = errors.New("not found")
+
+// findScript resolves a script name: an existing file path as given, or a
+// name looked up in dir then along the search path.
+func (r *Runtime) findScript(name, dir string) (string, error) {
+	if strings.HasSuffix(name, ".lua") || strings.ContainsRune(name, os.PathSeparator) {
+		candidates := []string{name}
+		if dir != "" && !filepath.IsAbs(name) {
+			candidates = []string{filepath.Join(dir, name), name}
+		}
+		for _, c := range candidates {
+			if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
+				return filepath.Abs(c)
+			}
+		}
+		return "", fmt.Errorf("%w: %s", ErrNotFound, strings.Join(candidates, ", "))
+	}
+	return r.findModule(name, dir)
+}
+
+// findModule resolves a module name along dir and the search path.
+func (r *Runtime) findModule(name, dir string) (string, error) {
+	rel := strings.ReplaceAll(name, ".", "/")
+	var tried []string
+	patterns := r.path
+	if dir != "" {
+		patterns = append([]string{filepath.Join(dir, "?.lua"), filepath.Join(dir, "?", "init.lua")}, patterns...)
+	}
+	for _, p := range patterns {
+		c := strings.ReplaceAll(p, "?", rel)
+		tried = append(tried, c)
+		if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
+			return filepath.Abs(c)
+		}
+	}
+	return "", fmt.Errorf("%w: %q (tried %s)", ErrNotFound, name, strings.Join(tried, ", "))
+}
+
+// packGoArgs packs Go values as a service's arguments.
+func packGoArgs(args []any) ([]byte, error) {
+	return pack.AppendValues(nil, args...)
+}

@@ -1,0 +1,282 @@
+package lua
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/tern-dev/tern/actor"
+	glua "github.com/yuin/gopher-lua"
+)
+
+// Service is a Lua service: one gopher-lua VM inside one actor. Messages
+// are handled one at a time, each in a task (a pooled coroutine); a task
+// that makes a blocking call is suspended and the service goes on with the
+// next message, so A calling B calling A never deadlocks.
+type Service struct {
+	rt     *Runtime
+	script string // absolute path
+	dir    string // the script's directory, first place require looks
+	args   []byte // packed arguments from the creator
+
+	c           *actor.Context
+	L           *glua.LState
+	handlers    *glua.LTable
+	body        *glua.LFunction // the pooled coroutines' loop
+	boot        *glua.LFunction // prelude's boot
+	chunk       *glua.LFunction // the script's main chunk
+	tracebackFn *glua.LFunction
+	done, user  glua.LValue // prelude markers
+	start       glua.LValue // function given to tern.start
+
+	cur      *coro // the task running now
+	free     []*coro
+	threads  map[*glua.LState]*coro
+	waiting  map[uint32]waiter      // session -> suspended task
+	tokens   map[glua.LValue]*coro  // tern.wait tokens
+	timeouts map[uint32]glua.LValue // tern.timeout session -> function
+	answers  map[int]owed           // tern.response tokens
+	answerID int
+	ready    []readyTask // forks and wakeups, run after the current message
+	scratch  []glua.LValue
+}
+
+// waiter is a task suspended until a message with its session arrives.
+type waiter struct {
+	co      *coro
+	kind    waitKind
+	partner uint32     // calltimeout: the other session of the pair
+	addr    actor.Addr // call target or new service
+	cmd     string
+}
+
+type waitKind uint8
+
+const (
+	waitCall waitKind = iota
+	waitTimeout       // the timer half of a calltimeout
+	waitSleep
+	waitSpawn
+)
+
+type owed struct {
+	to      actor.Addr
+	session uint32
+}
+
+type readyTask struct {
+	co   *coro         // a woken task, resumed with no values
+	fn   glua.LValue   // or a forked function, run in a new task
+	args []glua.LValue // with these arguments
+}
+
+var _ actor.Service = (*Service)(nil)
+
+// Name is the service name a script gets: its file name without ".lua".
+func scriptName(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), ".lua")
+}
+
+// Init builds the VM and runs the script's main chunk and its tern.start
+// function in the first task. The service is ready when that task ends.
+func (s *Service) Init(c *actor.Context) error {
+	s.c = c
+	if err := s.newVM(); err != nil {
+		return err
+	}
+	c.DeferReady()
+	args, err := unpackLAppend(s.L, []glua.LValue{s.boot, s.chunk}, s.args)
+	if err != nil {
+		return fmt.Errorf("arguments: %w", err)
+	}
+	co := s.getTask()
+	co.boot = true
+	s.resume(co, args)
+	s.runReady()
+	return nil
+}
+
+// Receive handles one message.
+func (s *Service) Receive(c *actor.Context, m *actor.Message) {
+	switch m.Kind {
+	case actor.Call, actor.Send:
+		s.request(m)
+	case actor.Reply, actor.Fail:
+		s.answer(m)
+	case actor.Timer:
+		s.timer(m.Session)
+	}
+	s.runReady()
+}
+
+// Stopped closes the VM. The runtime answers the Calls still owed.
+func (s *Service) Stopped(c *actor.Context) {
+	if s.L != nil {
+		s.L.Close()
+	}
+}
+
+// request runs the handler for m.Cmd in a new task.
+func (s *Service) request(m *actor.Message) {
+	f, ok := s.handlers.RawGetString(m.Cmd).(*glua.LFunction)
+	if !ok {
+		if m.Kind == actor.Call {
+			s.c.Fail(m.From, m.Session, s.errorf(m.Cmd, actor.ErrNoCommand))
+		} else {
+			s.c.Logger().Warn("send to unknown command", "cmd", m.Cmd, "from", m.From.String())
+		}
+		return
+	}
+	args, err := unpackLAppend(s.L, append(s.scratch[:0], f), m.Data)
+	if err != nil {
+		if m.Kind == actor.Call {
+			s.c.Fail(m.From, m.Session, s.errorf(m.Cmd, err))
+		}
+		return
+	}
+	co := s.getTask()
+	if m.Kind == actor.Call {
+		co.from, co.session = m.From, m.Session
+	}
+	co.cmd = m.Cmd
+	s.resume(co, args)
+}
+
+func (s *Service) errorf(cmd string, err error) error {
+	return &actor.Error{Name: s.c.Name(), Addr: s.c.Self(), What: `call "` + cmd + `"`, Err: err}
+}
+
+// answer resumes the task waiting for a reply (or a new service's start).
+func (s *Service) answer(m *actor.Message) {
+	w, ok := s.waiting[m.Session]
+	if !ok {
+		return // late: the caller timed out or is gone
+	}
+	delete(s.waiting, m.Session)
+	if w.partner != 0 {
+		delete(s.waiting, w.partner)
+	}
+	args := s.scratch[:0]
+	if m.Kind == actor.Fail {
+		args = append(args, glua.LFalse, glua.LString(m.Err.Error()))
+	} else {
+		args = append(args, glua.LTrue)
+		if w.kind == waitSpawn {
+			args = append(args, glua.LNumber(w.addr))
+		} else {
+			var err error
+			if args, err = unpackLAppend(s.L, args, m.Data); err != nil {
+				args = append(args[:0], glua.LFalse, glua.LString(fmt.Sprintf("call %s %q: bad reply: %v", w.addr, w.cmd, err)))
+			}
+		}
+	}
+	s.resume(w.co, args)
+}
+
+// timer wakes a sleeper, runs a tern.timeout function, or ends a
+// calltimeout that got no answer in time.
+func (s *Service) timer(session uint32) {
+	if f, ok := s.timeouts[session]; ok {
+		delete(s.timeouts, session)
+		s.resume(s.getTask(), append(s.scratch[:0], f))
+		return
+	}
+	w, ok := s.waiting[session]
+	if !ok {
+		return
+	}
+	delete(s.waiting, session)
+	args := s.scratch[:0]
+	if w.kind == waitTimeout {
+		delete(s.waiting, w.partner)
+		name, _ := s.c.System().Lookup(w.addr)
+		err := &actor.Error{Name: name, Addr: w.addr, What: `call "` + w.cmd + `"`, Err: actor.ErrTimeout}
+		args = append(args, glua.LFalse, glua.LString(err.Error()))
+	}
+	s.resume(w.co, args)
+}
+
+// runReady runs what forks and wakeups queued, in order.
+func (s *Service) runReady() {
+	for len(s.ready) > 0 {
+		r := s.ready[0]
+		s.ready[0] = readyTask{}
+		s.ready = s.ready[1:]
+		if r.co != nil {
+			s.resume(r.co, nil)
+		} else {
+			s.resume(s.getTask(), append(append(s.scratch[:0], r.fn), r.args...))
+		}
+	}
+	s.ready = s.ready[:0]
+}
+
+// resume runs task co until it ends or suspends. A fresh task gets the
+// function to run and its arguments; a suspended one gets the values its
+// blocking call returns. args is usually s.scratch, reused.
+func (s *Service) resume(co *coro, args []glua.LValue) {
+	s.cur = co
+	st, err, vals := s.L.Resume(co.th, nil, args...)
+	s.cur = nil
+	clear(args)
+	s.scratch = args[:0]
+	switch {
+	case st == glua.ResumeError:
+		s.crashed(co, err)
+	case st == glua.ResumeYield && len(vals) > 0 && vals[0] == s.done:
+		s.finished(co, vals[1:])
+	case st == glua.ResumeYield && len(vals) > 0 && vals[0] == s.user:
+		s.dropTask(co)
+		s.taskFailed(co, "coroutine.yield outside a coroutine", "")
+	case st == glua.ResumeOK:
+		s.dropTask(co) // the loop body never returns; be safe anyway
+	}
+	// Any other yield: the task is suspended; the blocking call registered it.
+}
+
+func (s *Service) finished(co *coro, results []glua.LValue) {
+	if co.boot {
+		s.putTask(co)
+		s.c.Ready(nil)
+		return
+	}
+	if co.session != 0 && !co.deferred {
+		m := actor.NewMessage()
+		data, err := packLSlice(m.Data[:0], results)
+		if err != nil {
+			m.Release()
+			s.c.Fail(co.from, co.session, s.errorf(co.cmd, fmt.Errorf("cannot return the results: %w", err)))
+		} else {
+			m.Kind, m.Session, m.Data = actor.Reply, co.session, data
+			_ = s.c.Post(co.from, m)
+		}
+	}
+	s.putTask(co)
+}
+
+func (s *Service) crashed(co *coro, err error) {
+	s.dropTask(co)
+	msg := err.Error()
+	if ae, ok := err.(*glua.ApiError); ok {
+		msg = ae.Object.String()
+	}
+	s.taskFailed(co, msg, co.trace)
+}
+
+// taskFailed logs a task's error with its traceback and answers the
+// request it was serving with the error.
+func (s *Service) taskFailed(co *coro, msg, trace string) {
+	if trace == "" {
+		trace = msg
+	}
+	switch {
+	case co.boot:
+		s.c.Logger().Error("init failed", "err", trace)
+		s.c.Ready(actor.Raised(msg))
+	case co.session != 0 && !co.deferred:
+		s.c.Logger().Error("handler failed", "cmd", co.cmd, "err", trace)
+		s.c.Fail(co.from, co.session, s.errorf(co.cmd, actor.Raised(msg)))
+	default:
+		s.c.Logger().Error("task failed", "cmd", co.cmd, "err", trace)
+	}
+}

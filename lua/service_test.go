@@ -1,0 +1,106 @@
+package lua_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/lua"
+)
+
+// syncBuffer collects log output from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type env struct {
+	sys *actor.System
+	rt  *lua.Runtime
+	log *syncBuffer
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	log := &syncBuffer{}
+	sys := actor.NewSystem(actor.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
+	rt := lua.New(sys, lua.Config{Path: []string{"testdata/?.lua"}})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := sys.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("log:\n%s", log.String())
+		}
+	})
+	return &env{sys: sys, rt: rt, log: log}
+}
+
+func (e *env) launch(t testing.TB, script string, args ...any) actor.Addr {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a, err := e.rt.Launch(ctx, script, args...)
+	if err != nil {
+		t.Fatalf("launch %s: %v", script, err)
+	}
+	return a
+}
+
+func (e *env) call(t testing.TB, to actor.Addr, cmd string, args ...any) []any {
+	t.Helper()
+	res, err := e.try(to, cmd, args...)
+	if err != nil {
+		t.Fatalf("call %s: %v", cmd, err)
+	}
+	return res
+}
+
+func (e *env) try(to actor.Addr, cmd string, args ...any) ([]any, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return e.sys.Call(ctx, to, cmd, args...)
+}
+
+func TestEcho(t *testing.T) {
+	e := newEnv(t)
+	a := e.launch(t, "echo")
+	res := e.call(t, a, "add", 2, 40)
+	if len(res) != 1 || res[0] != int64(42) {
+		t.Fatalf("add: %v", res)
+	}
+	_, err := e.try(a, "boom", "bad thing")
+	if err == nil || !strings.Contains(err.Error(), "bad thing") || !strings.Contains(err.Error(), "echo(") {
+		t.Fatalf("boom: %v", err)
+	}
+	if !strings.Contains(e.log.String(), "stack traceback") {
+		t.Fatalf("no traceback logged:\n%s", e.log.String())
+	}
+	_, err = e.try(a, "nosuch")
+	if err == nil || !strings.Contains(err.Error(), "no such command") {
+		t.Fatalf("nosuch: %v", err)
+	}
+	res = e.call(t, a, "echo", "x", true, 1.5)
+	if len(res) != 3 || res[0] != "x" || res[1] != true || res[2] != 1.5 {
+		t.Fatalf("echo: %#v", res)
+	}
+}
