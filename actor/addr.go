@@ -37,6 +37,10 @@ func (a Addr) Node() uint16 { return uint16(a >> handleBits & nodeMask) }
 // Handle is the node-local part of a.
 func (a Addr) Handle() uint32 { return uint32(a & handleMask) }
 
+// PackInt lets an address travel as an integer argument (pack.Integer):
+// a Lua service sees it as the number tern.self() returns.
+func (a Addr) PackInt() int64 { return int64(a) }
+
 // String formats a as skynet does, ":0000000a", with the node in front
 // when it is not the local one: "3:0000000a".
 func (a Addr) String() string {

@@ -34,8 +34,8 @@ type mailbox struct {
 	disp    pa.Dispatcher
 	run     func() // m.process, bound once so scheduling doesn't allocate
 
-	limit  int        // post fails with ErrOverload at this length
-	warnAt int        // next length worth a warning
+	limit  int       // post fails with ErrOverload at this length
+	warnAt int       // next length worth a warning
 	warn   func(int) // called, outside mu, when the queue reaches warnAt
 }
 

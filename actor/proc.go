@@ -61,21 +61,25 @@ func (s *System) Spawn(svc Service, o SpawnOptions) (Addr, error) {
 		p.log.Warn("may overload", "queue", n)
 	})
 	p.disp = newParked()
+	// The PID is made before the spawn: Init may run (and stop the
+	// service) before SpawnNamed returns.
+	p.pid = s.as.NewLocalPID(p.pidName())
 	props := pa.PropsFromProducer(func() pa.Actor { return p },
 		pa.WithMailbox(func() pa.Mailbox { return &p.mb }),
 		pa.WithDispatcher(p.disp))
 	s.live.Add(1)
 	s.handles.put(p)
-	pid, err := s.as.Root.SpawnNamed(props, "tern"+p.addr.String())
-	if err != nil {
+	if _, err := s.as.Root.SpawnNamed(props, p.pidName()); err != nil {
 		s.handles.remove(p.addr)
 		p.disp.stop()
 		s.live.Done()
 		return None, fmt.Errorf("actor: spawn %s: %w", o.Name, err)
 	}
-	p.pid = pid
 	return p.addr, nil
 }
+
+// pidName is the service's protoactor actor id.
+func (p *proc) pidName() string { return "tern" + p.addr.String() }
 
 // Launch spawns svc and waits until its Init has succeeded or failed.
 func (s *System) Launch(ctx context.Context, svc Service, o SpawnOptions) (Addr, error) {
@@ -152,6 +156,9 @@ func (p *proc) init() {
 	if p.readyPending && err == nil {
 		return
 	}
+	if err != nil {
+		p.log.Error("init failed", "err", err)
+	}
 	p.ready(err)
 }
 
@@ -169,7 +176,6 @@ func (p *proc) ready(err error) {
 		}
 	}
 	if err != nil {
-		p.log.Error("init failed", "err", err)
 		p.stop()
 	}
 }

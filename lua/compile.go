@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,7 +43,7 @@ func (c *protoCache) load(path string) (*glua.FunctionProto, error) {
 	if err != nil {
 		return nil, err
 	}
-	proto, err := compileChunk(src, path)
+	proto, err := compileChunk(src, displayName(path))
 	if err != nil {
 		return nil, err
 	}
@@ -67,4 +69,15 @@ func compileChunk(src []byte, name string) (*glua.FunctionProto, error) {
 		return nil, fmt.Errorf("compile %s: %w", name, err)
 	}
 	return proto, nil
+}
+
+// displayName is how a script appears in error messages and tracebacks:
+// relative to the working directory when it lies below it.
+func displayName(path string) string {
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return path
 }

@@ -53,8 +53,8 @@ type waiter struct {
 type waitKind uint8
 
 const (
-	waitCall waitKind = iota
-	waitTimeout       // the timer half of a calltimeout
+	waitCall    waitKind = iota
+	waitTimeout          // the timer half of a calltimeout
 	waitSleep
 	waitSpawn
 )

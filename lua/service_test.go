@@ -32,9 +32,10 @@ func (s *syncBuffer) String() string {
 }
 
 type env struct {
-	sys *actor.System
-	rt  *lua.Runtime
-	log *syncBuffer
+	sys   *actor.System
+	rt    *lua.Runtime
+	log   *syncBuffer
+	close func() // stops every service; runs at cleanup too
 }
 
 func newEnv(t testing.TB) *env {
@@ -42,17 +43,20 @@ func newEnv(t testing.TB) *env {
 	log := &syncBuffer{}
 	sys := actor.NewSystem(actor.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
 	rt := lua.New(sys, lua.Config{Path: []string{"testdata/?.lua"}})
-	t.Cleanup(func() {
+	close := sync.OnceFunc(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := sys.Close(ctx); err != nil {
 			t.Errorf("close: %v", err)
 		}
+	})
+	t.Cleanup(func() {
+		close()
 		if t.Failed() {
 			t.Logf("log:\n%s", log.String())
 		}
 	})
-	return &env{sys: sys, rt: rt, log: log}
+	return &env{sys: sys, rt: rt, log: log, close: close}
 }
 
 func (e *env) launch(t testing.TB, script string, args ...any) actor.Addr {

@@ -160,6 +160,9 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 	return out, nil
 }
 
+// Integer is a Go type that packs as an integer, such as actor.Addr.
+type Integer interface{ PackInt() int64 }
+
 // appendValue appends v, which sits inside depth open tables.
 func appendValue(b []byte, v any, depth int) ([]byte, *encError) {
 	switch x := v.(type) {
@@ -276,6 +279,8 @@ func appendValue(b []byte, v any, depth int) ([]byte, *encError) {
 				return b, err.push(pathSeg{kind: segKey, key: k})
 			}
 		}
+	case Integer:
+		return AppendInt(b, x.PackInt()), nil
 	default:
 		return b, unsupported(v)
 	}

@@ -1,0 +1,282 @@
+package lua_test
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tern-dev/tern/actor"
+	"go.uber.org/goleak"
+)
+
+func TestCallBackNoDeadlock(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.launch(t, "peer"), e.launch(t, "peer")
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := 0; i < 100; i++ {
+		wg.Add(2)
+		go func(i int) {
+			defer wg.Done()
+			res, err := e.try(a, "start", b, i)
+			if err == nil && res[0] != int64(i+2) {
+				err = fmt.Errorf("a.start(%d) = %v", i, res)
+			}
+			errs <- err
+		}(i)
+		go func(i int) {
+			defer wg.Done()
+			res, err := e.try(b, "start", a, i)
+			if err == nil && res[0] != int64(i+2) {
+				err = fmt.Errorf("b.start(%d) = %v", i, res)
+			}
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestThousandConcurrentCalls(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.launch(t, "peer"), e.launch(t, "peer")
+	res := e.call(t, a, "fanout", b, 1000)
+	if res[0] != int64(1000) {
+		t.Fatalf("right answers: %v of 1000", res[0])
+	}
+}
+
+func TestErrorsReachCallerAndCalleeSurvives(t *testing.T) {
+	e := newEnv(t)
+	a := e.launch(t, "echo")
+	dead := e.launch(t, "echo")
+	if _, err := e.try(dead, "exit"); err == nil {
+		t.Fatal("exit answered")
+	}
+	_, err := e.try(dead, "add", 1, 2)
+	if !errors.Is(err, actor.ErrNoService) {
+		t.Fatalf("call to dead service: %v", err)
+	}
+	_, err = e.try(a, "nosuch")
+	if !errors.Is(err, actor.ErrNoCommand) || !strings.Contains(err.Error(), `echo(`+a.String()+`): call "nosuch"`) {
+		t.Fatalf("unknown command: %v", err)
+	}
+	_, err = e.try(a, "boom", "it broke")
+	if !errors.Is(err, actor.ErrRemote) || !strings.Contains(err.Error(), "echo.lua:14: it broke") {
+		t.Fatalf("raising handler: %v", err)
+	}
+	if res := e.call(t, a, "add", 1, 2); res[0] != int64(3) {
+		t.Fatalf("callee after errors: %v", res)
+	}
+	// the same from Lua: pcall(tern.call, ...) gets the error, the target lives
+	g := e.launch(t, "guard")
+	res := e.call(t, g, "pcall_call", a)
+	if res[0] != false || !strings.Contains(res[1].(string), "inner") || res[2] != true || res[3] != int64(3) {
+		t.Fatalf("pcall_call: %#v", res)
+	}
+}
+
+func TestExitFailsPendingCallers(t *testing.T) {
+	e := newEnv(t)
+	a := e.launch(t, "echo")
+	const n = 5
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() { _, err := e.try(a, "hold", 60_000); errs <- err }()
+	}
+	// the holders are in flight once a later call got through
+	waitFor(t, func() bool { _, err := e.try(a, "add", 1, 1); return err == nil })
+	time.Sleep(0) // no sleep-based sync: exit below races nothing, holders either wait or are queued
+	e.try(a, "exit")
+	for i := 0; i < n; i++ {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, actor.ErrExited) && !errors.Is(err, actor.ErrNoService) {
+				t.Fatalf("pending caller got %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("pending caller hangs")
+		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestPcallAcrossYields(t *testing.T) {
+	e := newEnv(t)
+	a, g := e.launch(t, "echo"), e.launch(t, "guard")
+	res := e.call(t, g, "nested", a)
+	if res[0] != true || res[1] != false || !strings.Contains(res[2].(string), "after 42") {
+		t.Fatalf("nested: %#v", res)
+	}
+	res = e.call(t, g, "xpcall_trace", a)
+	tb, _ := res[1].(string)
+	if res[0] != false || !strings.Contains(tb, "attempt to index") || !strings.Contains(tb, "stack traceback") || !strings.Contains(tb, "guard.lua:28") {
+		t.Fatalf("xpcall traceback: %#v", res)
+	}
+	res = e.call(t, g, "xpcall_args")
+	if res[0] != true || res[1] != int64(7) {
+		t.Fatalf("xpcall args: %#v", res)
+	}
+	res = e.call(t, g, "many_pcalls", a)
+	if res[0] != int64(300) {
+		t.Fatalf("many pcalls: %#v", res)
+	}
+}
+
+func TestScriptCoroutines(t *testing.T) {
+	e := newEnv(t)
+	a, g := e.launch(t, "echo"), e.launch(t, "guard")
+	res := e.call(t, g, "generator", a)
+	if !reflect.DeepEqual(res[0], []any{int64(101), int64(102), int64(103)}) {
+		t.Fatalf("generator: %#v", res)
+	}
+	res = e.call(t, g, "resume_values")
+	want := []any{
+		[]any{true, int64(2)},
+		[]any{true, int64(4)},
+		[]any{true, int64(6)},
+		[]any{false, "can not resume a dead thread"},
+	}
+	if !reflect.DeepEqual(res[0], want) {
+		t.Fatalf("resume values: %#v", res[0])
+	}
+	_, err := e.try(g, "yield_outside")
+	if err == nil || !strings.Contains(err.Error(), "yield") {
+		t.Fatalf("yield outside a coroutine: %v", err)
+	}
+}
+
+func TestBlockingWhereLuaCannotYield(t *testing.T) {
+	e := newEnv(t)
+	a, g := e.launch(t, "echo"), e.launch(t, "guard")
+	for _, cmd := range []string{"in_metamethod", "in_sort"} {
+		res := e.call(t, g, cmd, a)
+		if res[0] != false || !strings.Contains(res[1].(string), "tern.call: cannot block here") {
+			t.Fatalf("%s: %#v", cmd, res)
+		}
+	}
+	if res := e.call(t, a, "add", 2, 2); res[0] != int64(4) {
+		t.Fatal("target broken")
+	}
+}
+
+func TestDeepCopyBetweenServices(t *testing.T) {
+	e := newEnv(t)
+	a, c := e.launch(t, "echo"), e.launch(t, "copier")
+	res := e.call(t, c, "all", a)
+	want := []any{true, true, false, int64(42), -1.5, "str", "x", int64(1), "three", true, "ten", true, true}
+	if !reflect.DeepEqual(res, want) {
+		t.Fatalf("copy:\n got %#v\nwant %#v", res, want)
+	}
+	res = e.call(t, c, "cycle", a)
+	if res[0] != false || !strings.Contains(res[1].(string), "cannot copy a table cycle at args[1].a.b") {
+		t.Fatalf("cycle: %#v", res)
+	}
+	res = e.call(t, c, "func", a)
+	if res[0] != false || !strings.Contains(res[1].(string), "cannot copy a function at args[1].handler") {
+		t.Fatalf("function: %#v", res)
+	}
+	if res := e.call(t, c, "still"); res[0] != "fine" {
+		t.Fatal("sender VM harmed")
+	}
+}
+
+func TestNewService(t *testing.T) {
+	e := newEnv(t)
+	s := e.launch(t, "spawner")
+	res := e.call(t, s, "spawn", "badinit", "no reason")
+	if res[0] != false || !strings.Contains(res[1].(string), "init refused: no reason") || !strings.Contains(res[1].(string), "badinit(") {
+		t.Fatalf("failing init: %#v", res)
+	}
+	res = e.call(t, s, "spawn_and_call", "withinit", "a", "b")
+	if res[0] != "a+b" {
+		t.Fatalf("init args: %#v", res)
+	}
+	res = e.call(t, s, "spawn", "nosuchscript")
+	if res[0] != false || !strings.Contains(res[1].(string), "not found") {
+		t.Fatalf("missing script: %#v", res)
+	}
+	if _, err := e.rt.Launch(t.Context(), "badinit", "from go"); err == nil || !strings.Contains(err.Error(), "from go") {
+		t.Fatalf("launch badinit from Go: %v", err)
+	}
+}
+
+func TestTimers(t *testing.T) {
+	e := newEnv(t)
+	tm := e.launch(t, "timers")
+	res := e.call(t, tm, "order")
+	want := []any{"first", "t10", "s15", "t20", "t20b", "t30", "s50"}
+	if !reflect.DeepEqual(res[0], want) {
+		t.Fatalf("order: %#v", res[0])
+	}
+	res = e.call(t, tm, "waitwake")
+	if !reflect.DeepEqual(res, []any{[]any{"waiting", "waking", "woken"}, true, false}) {
+		t.Fatalf("waitwake: %#v", res)
+	}
+	res = e.call(t, tm, "now")
+	if d := res[0].(int64); d < 20 {
+		t.Fatalf("now advanced %dms over a 20ms sleep", d)
+	}
+}
+
+func TestDeferredResponse(t *testing.T) {
+	e := newEnv(t)
+	d := e.launch(t, "deferred")
+	got := make(chan []any, 1)
+	go func() { res, _ := e.try(d, "later", "k"); got <- res }()
+	// answer() may run before later() registered: retry until it has
+	waitFor(t, func() bool { _, err := e.try(d, "answer", "k", "v1", 2); return err == nil })
+	if res := <-got; !reflect.DeepEqual(res, []any{"v1", int64(2)}) {
+		t.Fatalf("deferred answer: %#v", res)
+	}
+	errc := make(chan error, 1)
+	go func() { _, err := e.try(d, "later", "r"); errc <- err }()
+	waitFor(t, func() bool { _, err := e.try(d, "reject", "r", "nope"); return err == nil })
+	if err := <-errc; err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("deferred reject: %v", err)
+	}
+	if res := e.call(t, d, "timed", 5, "late"); res[0] != "late" {
+		t.Fatalf("timed: %#v", res)
+	}
+}
+
+func TestUnloadLeaksNothing(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	before := runtime.NumGoroutine()
+	e := newEnv(t)
+	var addrs []actor.Addr
+	for i := 0; i < 50; i++ {
+		addrs = append(addrs, e.launch(t, "peer"))
+	}
+	e.call(t, addrs[0], "fanout", addrs[1], 100)
+	for _, a := range addrs {
+		if err := e.sys.Kill(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return e.sys.Count() == 0 })
+	e.close()
+	if n := runtime.NumGoroutine(); n > before {
+		t.Logf("goroutines: %d before, %d after", before, n)
+	}
+}

@@ -1,0 +1,6 @@
+local tern = require "tern"
+tern.start(function(why)
+	tern.sleep(1)
+	error("init refused: " .. tostring(why))
+end)
+return {}
