@@ -29,6 +29,7 @@ var api = map[string]func(*Service, *glua.LState) int{
 	"self":        lSelf,
 	"now":         lNow,
 	"exit":        lExit,
+	"shutdown":    lShutdown,
 	"address":     lAddress,
 	"log":         lLog,
 	"logerror":    lLogError,
@@ -271,6 +272,17 @@ func lExit(s *Service, L *glua.LState) int {
 	if s.cur != nil && canYield(L, s.cur.th) {
 		return suspend(L) // never resumed
 	}
+	return 0
+}
+
+// shutdown([code]) asks the process to stop every service and exit with
+// code (default 0).
+func lShutdown(s *Service, L *glua.LState) int {
+	code := L.OptInt(1, 0)
+	if s.rt.shutdown == nil {
+		L.RaiseError("tern.shutdown: this runtime has no process to stop")
+	}
+	s.rt.shutdown(code)
 	return 0
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/internal/pack"
 	"go.uber.org/goleak"
 )
 
@@ -278,5 +279,83 @@ func TestUnloadLeaksNothing(t *testing.T) {
 	e.close()
 	if n := runtime.NumGoroutine(); n > before {
 		t.Logf("goroutines: %d before, %d after", before, n)
+	}
+}
+
+func TestCallTimeout(t *testing.T) {
+	e := newEnv(t)
+	a, m := e.launch(t, "echo"), e.launch(t, "misc")
+	res := e.call(t, m, "slow_call", a, 20)
+	if res[0] != false || !strings.Contains(res[1].(string), "timeout") || !strings.Contains(res[1].(string), `echo(`+a.String()+`): call "hold"`) {
+		t.Fatalf("calltimeout: %#v", res)
+	}
+	if res := e.call(t, m, "fast_call", a); res[0] != int64(3) {
+		t.Fatalf("calltimeout in time: %#v", res)
+	}
+}
+
+func TestRequireSendPrint(t *testing.T) {
+	e := newEnv(t)
+	m := e.launch(t, "misc")
+	if res := e.call(t, m, "modules"); !reflect.DeepEqual(res, []any{int64(42), "sibling", true}) {
+		t.Fatalf("modules: %#v", res)
+	}
+	other := e.launch(t, "misc")
+	res := e.call(t, m, "sender", other, 100)
+	got := res[0].([]any)
+	for i, v := range got {
+		if v != int64(i+1) {
+			t.Fatalf("sends out of order: %v", got)
+		}
+	}
+	if len(got) != 100 {
+		t.Fatalf("sends lost: %d of 100", len(got))
+	}
+	e.call(t, m, "printing", 1, true)
+	log := e.log.String()
+	if !strings.Contains(log, `msg="printed 1 true" service=misc addr=`+m.String()) || !strings.Contains(log, `level=ERROR msg="an error line"`) {
+		t.Fatalf("print/log lines missing:\n%s", log)
+	}
+}
+
+// relay is a Go service that answers "relay" by calling a Lua service,
+// with a continuation: it keeps serving while the Lua call is in flight.
+type relay struct{ target actor.Addr }
+
+func (r *relay) Init(*actor.Context) error { return nil }
+func (r *relay) Stopped(*actor.Context)    {}
+func (r *relay) Receive(c *actor.Context, m *actor.Message) {
+	if m.Kind != actor.Call {
+		return
+	}
+	from, session := m.From, m.Session
+	switch m.Cmd {
+	case "mul":
+		args, _ := pack.DecodeValues(m.Data)
+		c.Reply(from, session, args[0].(int64)*args[1].(int64))
+	case "relay":
+		c.Call(r.target, "add", []any{20, 22}, func(res []any, err error) {
+			if err != nil {
+				c.Fail(from, session, err)
+				return
+			}
+			c.Reply(from, session, res...)
+		})
+	}
+}
+
+func TestLuaAndGoServicesCallEachOther(t *testing.T) {
+	e := newEnv(t)
+	echo := e.launch(t, "echo")
+	goSvc, err := e.sys.Launch(t.Context(), &relay{target: echo}, actor.SpawnOptions{Name: "relay"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := e.launch(t, "misc")
+	if res := e.call(t, m, "call_go", goSvc, "mul", 6, 7); res[0] != int64(42) {
+		t.Fatalf("Lua -> Go: %#v", res)
+	}
+	if res := e.call(t, m, "call_go", goSvc, "relay"); res[0] != int64(42) {
+		t.Fatalf("Lua -> Go -> Lua: %#v", res)
 	}
 }

@@ -143,6 +143,7 @@ local tern = {
 	self = raw.self,
 	now = raw.now,
 	exit = raw.exit,
+	shutdown = raw.shutdown,
 	fork = raw.fork,
 	timeout = raw.timeout,
 	start = raw.start,

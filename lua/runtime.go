@@ -18,6 +18,9 @@ type Config struct {
 	// package.path does: "?" stands for the name, with dots turned into
 	// slashes. A script's own directory is always searched first.
 	Path []string
+	// Shutdown is called by tern.shutdown(code) to stop the process.
+	// Nil makes tern.shutdown raise an error.
+	Shutdown func(code int)
 }
 
 // DefaultPath is used when Config.Path is empty.
@@ -26,9 +29,10 @@ var DefaultPath = []string{"./?.lua", "./?/init.lua"}
 // Runtime starts Lua services on an actor system and shares what they
 // can share: the compiled chunks of every script.
 type Runtime struct {
-	sys    *actor.System
-	path   []string
-	protos protoCache
+	sys      *actor.System
+	path     []string
+	shutdown func(code int)
+	protos   protoCache
 }
 
 // New returns a Lua runtime on sys.
@@ -37,7 +41,7 @@ func New(sys *actor.System, cfg Config) *Runtime {
 	if len(path) == 0 {
 		path = DefaultPath
 	}
-	return &Runtime{sys: sys, path: path}
+	return &Runtime{sys: sys, path: path, shutdown: cfg.Shutdown}
 }
 
 // System is the actor system the runtime runs on.

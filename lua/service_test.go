@@ -42,7 +42,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	log := &syncBuffer{}
 	sys := actor.NewSystem(actor.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
-	rt := lua.New(sys, lua.Config{Path: []string{"testdata/?.lua"}})
+	rt := lua.New(sys, lua.Config{Path: []string{"testdata/?.lua", "testdata/lib/?.lua"}})
 	close := sync.OnceFunc(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -1,0 +1,44 @@
+-- misc: calltimeout, require, print, send, Go services.
+local tern = require "tern"
+local util = require "util"
+local sibling = require "sibling"
+local S = {}
+local got = {}
+
+function S.modules()
+	return util.double(21), sibling.name, require("util") == util
+end
+
+function S.slow_call(target, ms)
+	return pcall(tern.calltimeout, ms, target, "hold", 1000)
+end
+
+function S.fast_call(target)
+	return tern.calltimeout(1000, target, "add", 1, 2)
+end
+
+function S.printing(...)
+	print("printed", ...)
+	tern.error("an error line")
+end
+
+function S.note(x)
+	got[#got + 1] = x
+end
+
+function S.notes()
+	return got
+end
+
+function S.sender(target, n)
+	for i = 1, n do
+		tern.send(target, "note", i)
+	end
+	return tern.call(target, "notes")
+end
+
+function S.call_go(target, ...)
+	return tern.call(target, ...)
+end
+
+return S

@@ -1,0 +1,112 @@
+package root
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// Config is what `tern run` needs: where the bootstrap script is, where
+// scripts are looked for, and how to log. A directory run reads it from
+// its config.lua, which returns a table with the same fields in snake
+// case.
+type Config struct {
+	Bootstrap       string        // the first service's script
+	Path            []string      // script and module search path (lua.Config.Path)
+	LogLevel        string        // debug, info, warn or error
+	LogFormat       string        // text or json
+	ShutdownTimeout time.Duration // how long a shutdown may take
+}
+
+// Defaults used when config.lua leaves a field out.
+const (
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "text"
+	DefaultShutdownTimeout = 10 * time.Second
+)
+
+// Load reads the configuration for `tern run path`: path is a bootstrap
+// script, or a directory holding main.lua and an optional config.lua.
+func Load(path string) (Config, error) {
+	cfg := Config{LogLevel: DefaultLogLevel, LogFormat: DefaultLogFormat, ShutdownTimeout: DefaultShutdownTimeout}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return cfg, fmt.Errorf("run %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	cfg.Bootstrap = path
+	if fi.IsDir() {
+		dir = path
+		cfg.Bootstrap = filepath.Join(path, "main.lua")
+		if _, err := os.Stat(cfg.Bootstrap); err != nil {
+			return cfg, fmt.Errorf("run %s: a directory needs a main.lua: %w", path, err)
+		}
+		conf := filepath.Join(path, "config.lua")
+		if _, err := os.Stat(conf); err == nil {
+			if err := cfg.readLua(conf); err != nil {
+				return cfg, err
+			}
+		}
+	}
+	// Relative search path entries are relative to the run directory.
+	for i, p := range cfg.Path {
+		if !filepath.IsAbs(p) {
+			cfg.Path[i] = filepath.Join(dir, p)
+		}
+	}
+	cfg.Path = append(cfg.Path, filepath.Join(dir, "?.lua"), filepath.Join(dir, "?", "init.lua"))
+	return cfg, nil
+}
+
+// readLua runs config.lua in a bare VM and reads the table it returns.
+func (cfg *Config) readLua(file string) error {
+	L := glua.NewState(glua.Options{SkipOpenLibs: true})
+	defer L.Close()
+	for _, open := range []glua.LGFunction{glua.OpenBase, glua.OpenString, glua.OpenTable, glua.OpenMath} {
+		L.Push(L.NewFunction(open))
+		L.Call(0, 0)
+	}
+	if err := L.DoFile(file); err != nil {
+		return fmt.Errorf("config %s: %w", file, err)
+	}
+	t, ok := L.Get(-1).(*glua.LTable)
+	if !ok {
+		return fmt.Errorf("config %s: must return a table, not %s", file, L.Get(-1).Type())
+	}
+	bad := func(field, want string, v glua.LValue) error {
+		return fmt.Errorf("config %s: %s must be %s, not %s", file, field, want, v.Type())
+	}
+	var err error
+	t.ForEach(func(k, v glua.LValue) {
+		if err != nil {
+			return
+		}
+		switch k.String() {
+		case "path":
+			switch v := v.(type) {
+			case glua.LString:
+				cfg.Path = strings.Split(string(v), ";")
+			case *glua.LTable:
+				v.ForEach(func(_, p glua.LValue) { cfg.Path = append(cfg.Path, p.String()) })
+			default:
+				err = bad("path", "a string or a list of strings", v)
+			}
+		case "log_level":
+			cfg.LogLevel = v.String()
+		case "log_format":
+			cfg.LogFormat = v.String()
+		case "shutdown_timeout":
+			n, ok := v.(glua.LNumber)
+			if !ok || n <= 0 {
+				err = bad("shutdown_timeout", "a positive number of milliseconds", v)
+				return
+			}
+			cfg.ShutdownTimeout = time.Duration(float64(n) * float64(time.Millisecond))
+		}
+	})
+	return err
+}
