@@ -1,0 +1,1 @@
+error("the bootstrap refuses to start")

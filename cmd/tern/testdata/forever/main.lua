@@ -1,0 +1,3 @@
+-- runs until a signal arrives
+local tern = require "tern"
+print("up")
