@@ -306,6 +306,9 @@ type copyDecoder struct {
 // unpackLValues decodes a payload and pushes each value onto L's stack; returns how many were pushed.
 // On error nothing stays pushed (reset the top).
 func unpackLValues(L *glua.LState, data []byte) (int, error) {
+	if len(data) == 0 {
+		return 0, nil // no payload at all: no values (a Go sender's nil)
+	}
 	d := copyDecoder{L: L, r: pack.NewReader(data), pad: copyMaxPadding}
 	n, err := d.r.Count()
 	if err != nil {
@@ -348,6 +351,9 @@ func copyRegistryMax(L *glua.LState) int {
 // unpackLAppend decodes a payload appending the values to dst (for passing to L.Resume without pushing).
 // On error it returns dst with its original length.
 func unpackLAppend(L *glua.LState, dst []glua.LValue, data []byte) ([]glua.LValue, error) {
+	if len(data) == 0 {
+		return dst, nil // no payload at all: no values (a Go sender's nil)
+	}
 	d := copyDecoder{L: L, r: pack.NewReader(data), pad: copyMaxPadding}
 	n, err := d.r.Count()
 	if err != nil {

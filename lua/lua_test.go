@@ -359,3 +359,22 @@ func TestLuaAndGoServicesCallEachOther(t *testing.T) {
 		t.Fatalf("Lua -> Go -> Lua: %#v", res)
 	}
 }
+
+func TestLazyLibraries(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.launch(t, "libs"), e.launch(t, "libs")
+	res := e.call(t, a, "use")
+	want := []any{true, int64(2), true, true, "ABC", "xxx", true, true, "function", "HEY!"}
+	if !reflect.DeepEqual(res[0], want) {
+		t.Fatalf("use:\n got %#v\nwant %#v", res[0], want)
+	}
+	res = e.call(t, b, "isolated")
+	if res[0] != true {
+		t.Fatal("a change to string in one VM is seen in another")
+	}
+	res = e.call(t, b, "strict")
+	r := res[0].([]any)
+	if r[0] != "a,b" || r[1] != int64(2) || r[2] != true || r[3] != false || !strings.Contains(r[4].(string), "global undeclared") {
+		t.Fatalf("strict: %#v", r)
+	}
+}

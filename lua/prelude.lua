@@ -91,8 +91,9 @@ local co = {
 	running = raw.co_running,
 }
 
+local uyield = raw.uyield
 function co.yield(...)
-	return raw.uyield(USER, ...)
+	return uyield(USER, ...)
 end
 
 local function resume_k(c, ok, tag, ...)
@@ -135,7 +136,28 @@ end
 coroutine = co
 
 ----------------------------------------------------------------------- tern
+-- Nothing below keeps `raw` itself: the table is garbage once this chunk
+-- has run, which keeps an idle VM smaller.
+local call, calltimeout, newservice = raw.call, raw.calltimeout, raw.newservice
+local response, respond = raw.response, raw.respond
+local sethandlers, getstart = raw.sethandlers, raw.getstart
+
 local tern = {
+	call = function(addr, cmd, ...)
+		return check(call(addr, cmd, ...))
+	end,
+	calltimeout = function(ms, addr, cmd, ...)
+		return check(calltimeout(ms, addr, cmd, ...))
+	end,
+	newservice = function(script, ...)
+		return check(newservice(script, ...))
+	end,
+	response = function()
+		local token = response()
+		return function(ok, ...)
+			return respond(token, ok, ...)
+		end
+	end,
 	send = raw.send,
 	sleep = raw.sleep,
 	wait = raw.wait,
@@ -152,32 +174,13 @@ local tern = {
 	error = raw.logerror,
 }
 
-function tern.call(addr, cmd, ...)
-	return check(raw.call(addr, cmd, ...))
-end
-
-function tern.calltimeout(ms, addr, cmd, ...)
-	return check(raw.calltimeout(ms, addr, cmd, ...))
-end
-
-function tern.newservice(script, ...)
-	return check(raw.newservice(script, ...))
-end
-
-function tern.response()
-	local token = raw.response()
-	return function(ok, ...)
-		return raw.respond(token, ok, ...)
-	end
-end
-
 print = raw.log
 
 -- boot runs in the service's first task: the script's main chunk, which
 -- returns the handler table, then the function given to tern.start.
 local function boot(chunk, ...)
-	raw.sethandlers(chunk(...))
-	local init = raw.getstart()
+	sethandlers(chunk(...))
+	local init = getstart()
 	if init then
 		init(...)
 	end

@@ -10,9 +10,13 @@ import (
 // package.loaded, as Lua's require does.
 func (s *Service) require(L *glua.LState) int {
 	name := L.CheckString(1)
-	loaded := L.GetField(L.Get(glua.RegistryIndex), "_LOADED").(*glua.LTable)
+	loaded := s.loaded
 	if v := loaded.RawGetString(name); v != glua.LNil {
 		L.Push(v)
+		return 1
+	}
+	if t := s.lazyLib(name); t != nil {
+		L.Push(t)
 		return 1
 	}
 	path, err := s.rt.findModule(name, s.dir)

@@ -22,6 +22,8 @@ type Service struct {
 	c           *actor.Context
 	L           *glua.LState
 	handlers    *glua.LTable
+	loaded      *glua.LTable    // package.loaded
+	strmt       *glua.LTable    // strings' metatable
 	body        *glua.LFunction // the pooled coroutines' loop
 	boot        *glua.LFunction // prelude's boot
 	chunk       *glua.LFunction // the script's main chunk
@@ -236,6 +238,9 @@ func (s *Service) resume(co *coro, args []glua.LValue) {
 
 func (s *Service) finished(co *coro, results []glua.LValue) {
 	if co.boot {
+		// Pooled like any task: the closures the script made here keep
+		// this coroutine's state alive anyway (gopher-lua's closed
+		// upvalues still point at the registry they came from).
 		s.putTask(co)
 		s.c.Ready(nil)
 		return

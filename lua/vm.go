@@ -22,28 +22,215 @@ var prelude = sync.OnceValues(func() (*glua.FunctionProto, error) {
 // segments. Never set a memory limit with SetMx: it calls os.Exit.
 var vmOptions = glua.Options{
 	SkipOpenLibs:        true,
-	RegistrySize:        256,
+	RegistrySize:        128, // gopher-lua's minimum: below it, the 5120 default
 	RegistryMaxSize:     1 << 20,
-	RegistryGrowStep:    256,
+	RegistryGrowStep:    128,
 	CallStackSize:       256,
 	MinimizeStackMemory: true,
 }
 
-// libs are the standard libraries a service gets. io, os (but for the
-// clock functions) and package are left out: a service talks to the world
-// through services.
-var libs = []struct {
-	name string
-	open glua.LGFunction
-}{
-	{glua.BaseLibName, glua.OpenBase},
-	{glua.TabLibName, glua.OpenTable},
-	{glua.StringLibName, glua.OpenString},
-	{glua.MathLibName, glua.OpenMath},
-	{glua.DebugLibName, glua.OpenDebug},
-	{glua.CoroutineLibName, glua.OpenCoroutine},
-	{glua.OsLibName, glua.OpenOs},
+// Standard libraries. The base library is opened in each VM (load and
+// friends bind new functions to the VM's globals). The others are pure Go
+// functions, so each is created once per process and shared: every VM gets
+// its own tables (scripts may change them freely) holding the same
+// function objects, which nothing can change (gopher-lua refuses setfenv on
+// a Go function, and getfenv is wrapped below). io, os (but for its clock
+// functions) and package are left out: services talk to the world through
+// services.
+//
+// To keep an idle VM small, table, math, debug and os are lazy: their
+// table is made on first use (a global read, require, or a metatable set
+// on _G), so rawget(_G, "math") is nil until then.
+type libTable struct {
+	fields map[string]glua.LValue
+	lazy   bool
+	// perVM names functions that bind new chunks to the calling VM's
+	// globals (load and friends): each VM makes its own from the Go code.
+	perVM map[string]bool
 }
+
+// template is the state that owns the shared functions. It never runs.
+var template = sync.OnceValue(func() *glua.LState {
+	return glua.NewState(glua.Options{SkipOpenLibs: true})
+})
+
+var sharedLibs = sync.OnceValues(func() (map[string]libTable, *glua.LTable) {
+	L := template()
+	opens := []struct {
+		name  string
+		open  glua.LGFunction
+		keep  []string // nil: all
+		lazy  bool
+		perVM []string
+	}{
+		{glua.BaseLibName, glua.OpenBase, nil, false, []string{"dofile", "load", "loadfile", "loadstring"}},
+		{glua.StringLibName, glua.OpenString, nil, true, nil},
+		{glua.CoroutineLibName, glua.OpenCoroutine, nil, false, nil},
+		{glua.TabLibName, glua.OpenTable, nil, true, nil},
+		{glua.MathLibName, glua.OpenMath, nil, true, nil},
+		{glua.DebugLibName, glua.OpenDebug, nil, true, nil},
+		{glua.OsLibName, glua.OpenOs, []string{"time", "clock", "date", "getenv", "difftime"}, true, nil},
+	}
+	libs := make(map[string]libTable, len(opens))
+	for _, o := range opens {
+		L.Push(L.NewFunction(o.open))
+		L.Push(glua.LString(o.name))
+		L.Call(1, 1)
+		mod := L.Get(-1).(*glua.LTable)
+		L.Pop(1)
+		lib := libTable{fields: map[string]glua.LValue{}, lazy: o.lazy, perVM: map[string]bool{}}
+		for _, name := range o.perVM {
+			lib.perVM[name] = true
+		}
+		mod.ForEach(func(k, v glua.LValue) {
+			if v == mod {
+				v = nil // string.__index = string, _G = _G: the VM's own table
+			}
+			lib.fields[k.String()] = v
+		})
+		if o.keep != nil {
+			kept := map[string]glua.LValue{}
+			for _, k := range o.keep {
+				kept[k] = lib.fields[k]
+			}
+			lib.fields = kept
+		}
+		libs[o.name] = lib
+	}
+	// Replaced by the prelude and require.go, or of no use in a service.
+	for _, name := range []string{"print", "pcall", "xpcall", "require", "module", "_printregs", "_GOPHER_LUA_VERSION"} {
+		delete(libs[glua.BaseLibName].fields, name)
+	}
+	return libs, L.G.Global
+})
+
+// sharedFunc is a function of a shared library, for the runtime's own use.
+func sharedFunc(lib, name string) *glua.LFunction {
+	libs, _ := sharedLibs()
+	return libs[lib].fields[name].(*glua.LFunction)
+}
+
+// newLib makes the VM's own table of a shared library.
+func newLib(L *glua.LState, name string) *glua.LTable {
+	t := L.CreateTable(0, 0)
+	fillLib(L, t, name)
+	return t
+}
+
+func fillLib(L *glua.LState, t *glua.LTable, name string) {
+	libs, _ := sharedLibs()
+	lib := libs[name]
+	for k, v := range lib.fields {
+		switch {
+		case v == nil:
+			v = t
+		case lib.perVM[k]:
+			v = L.NewFunction(v.(*glua.LFunction).GFunction)
+		}
+		t.RawSetString(k, v)
+	}
+}
+
+// openLibs gives L the base and string libraries, and the lazy others.
+func (s *Service) openLibs(L *glua.LState) {
+	fillLib(L, L.G.Global, glua.BaseLibName)
+	// Strings' metatable loads the string library on the first method
+	// call ("x"):upper(), then points at it directly.
+	strmt := L.CreateTable(0, 1)
+	strmt.RawSetString("__index", L.NewFunction(func(L *glua.LState) int {
+		str := s.lazyLib(glua.StringLibName)
+		L.Push(str.RawGet(L.Get(2)))
+		return 1
+	}))
+	L.SetMetatable(glua.LString(""), strmt)
+	s.strmt = strmt
+
+	sharedEnv := template().G.Global
+	// getfenv of a shared function would hand out the template's globals,
+	// one table for every VM: give the VM's own instead.
+	getfenv := L.GetGlobal("getfenv").(*glua.LFunction)
+	L.SetGlobal("getfenv", L.NewFunction(func(L *glua.LState) int {
+		L.Insert(getfenv, 1)
+		L.Call(L.GetTop()-1, 1)
+		if L.Get(-1) == sharedEnv {
+			L.Pop(1)
+			L.Push(L.G.Global)
+		}
+		return 1
+	}))
+
+	g := L.G.Global
+	mt := L.CreateTable(0, 1)
+	mt.RawSetString("__index", L.NewFunction(func(L *glua.LState) int {
+		if name, ok := L.Get(2).(glua.LString); ok {
+			if t := s.lazyLib(string(name)); t != nil {
+				L.Push(t)
+				return 1
+			}
+		}
+		return 0
+	}))
+	L.SetMetatable(g, mt)
+	// A script that sets its own metatable on _G gets every library first.
+	setmt := L.GetGlobal("setmetatable").(*glua.LFunction)
+	L.SetGlobal("setmetatable", L.NewFunction(func(L *glua.LState) int {
+		if L.Get(1) == g && L.GetMetatable(g) == mt {
+			s.allLibs()
+			L.SetMetatable(g, glua.LNil)
+		}
+		L.Insert(setmt, 1)
+		L.Call(L.GetTop()-1, 1)
+		return 1
+	}))
+}
+
+// lazyLib makes a lazy library's table on first use: a global and a
+// package.loaded entry. It returns nil for any other name.
+func (s *Service) lazyLib(name string) *glua.LTable {
+	libs, _ := sharedLibs()
+	if lib, ok := libs[name]; !ok || !lib.lazy {
+		return nil
+	}
+	L := s.L
+	if t, ok := L.G.Global.RawGetString(name).(*glua.LTable); ok {
+		return t
+	}
+	t := newLib(L, name)
+	L.G.Global.RawSetString(name, t)
+	s.loaded.RawSetString(name, t)
+	if name == glua.StringLibName {
+		s.strmt.RawSetString("__index", t)
+	}
+	return t
+}
+
+func (s *Service) allLibs() {
+	libs, _ := sharedLibs()
+	for name := range libs {
+		s.lazyLib(name)
+	}
+}
+
+// serviceKey is where a VM's registry keeps its *Service.
+const serviceKey = "tern.service"
+
+// serviceOf finds the Service that owns L. The API functions are shared by
+// every VM (per-VM closures cost an idle service kilobytes), so they look
+// their service up here: one map read.
+func serviceOf(L *glua.LState) *Service {
+	return L.G.Registry.RawGetString(serviceKey).(*glua.LUserData).Value.(*Service)
+}
+
+// sharedAPI makes the api functions once per process.
+var sharedAPI = sync.OnceValue(func() map[string]*glua.LFunction {
+	sharedLibs() // first: the two must not use the template at once
+	L := template()
+	fns := make(map[string]*glua.LFunction, len(api))
+	for name, f := range api {
+		fns[name] = L.NewFunction(func(L *glua.LState) int { return f(serviceOf(L), L) })
+	}
+	return fns
+})
 
 // newVM creates the service's VM: libraries, prelude, tern module, and
 // the script's compiled main chunk.
@@ -58,25 +245,30 @@ func (s *Service) newVM() error {
 	}
 	L := glua.NewState(vmOptions)
 	s.L = L
+	// gopher-lua presizes the globals and registry tables, and L.NewTable
+	// gives 32 array and 32 hash slots: about 2 KB a table. Right-sized
+	// tables are most of what keeps an idle service small.
+	L.G.Global = L.CreateTable(0, 48)
+	L.G.Registry = L.CreateTable(0, 2)
+	L.Env = L.G.Global
 	s.threads = make(map[*glua.LState]*coro)
 	s.waiting = make(map[uint32]waiter)
-	for _, lib := range libs {
-		L.Push(L.NewFunction(lib.open))
-		L.Push(glua.LString(lib.name))
-		L.Call(1, 0)
-	}
-	rawco := L.GetGlobal("coroutine").(*glua.LTable)
-	s.tracebackFn = L.GetField(L.GetGlobal("debug"), "traceback").(*glua.LFunction)
-	trimOs(L)
+	s.loaded = L.CreateTable(0, 4)
+	L.SetField(L.Get(glua.RegistryIndex), "_LOADED", s.loaded)
+	s.openLibs(L)
+	s.tracebackFn = sharedFunc(glua.DebugLibName, "traceback")
 
-	raw := L.NewTable()
-	for name, f := range api {
-		raw.RawSetString(name, L.NewFunction(func(L *glua.LState) int { return f(s, L) }))
+	ud := L.NewUserData()
+	ud.Value = s
+	L.G.Registry.RawSetString(serviceKey, ud)
+	raw := L.CreateTable(0, len(api)+8)
+	for name, f := range sharedAPI() {
+		raw.RawSetString(name, f)
 	}
 	for _, name := range []string{"create", "resume", "status", "running", "yield"} {
-		raw.RawSetString("co_"+name, rawco.RawGetString(name))
+		raw.RawSetString("co_"+name, sharedFunc(glua.CoroutineLibName, name))
 	}
-	done, user := L.NewTable(), L.NewTable()
+	done, user := L.CreateTable(0, 0), L.CreateTable(0, 0)
 	s.done, s.user = done, user
 	L.Push(L.NewFunctionFromProto(pre))
 	L.Push(raw)
@@ -91,24 +283,10 @@ func (s *Service) newVM() error {
 	s.boot = boot.(*glua.LFunction)
 	s.body = L.GetField(raw, "loop").(*glua.LFunction)
 	L.SetGlobal("require", L.NewFunction(s.require))
-	loaded := L.NewTable()
-	L.SetField(L.Get(glua.RegistryIndex), "_LOADED", loaded)
-	loaded.RawSetString("tern", tern)
-	for _, lib := range libs {
-		loaded.RawSetString(lib.name, L.GetGlobal(lib.name))
-	}
-	loaded.RawSetString("_G", L.Get(glua.GlobalsIndex))
+	s.loaded.RawSetString("tern", tern)
+	s.loaded.RawSetString("coroutine", L.GetGlobal("coroutine"))
+	s.loaded.RawSetString("_G", L.Get(glua.GlobalsIndex))
 	s.chunk = L.NewFunctionFromProto(chunk)
-	s.handlers = L.NewTable()
+	s.handlers = L.CreateTable(0, 0)
 	return nil
-}
-
-// trimOs keeps only os.time, os.clock, os.date and os.getenv.
-func trimOs(L *glua.LState) {
-	os := L.GetGlobal("os").(*glua.LTable)
-	keep := L.NewTable()
-	for _, name := range []string{"time", "clock", "date", "getenv", "difftime"} {
-		keep.RawSetString(name, os.RawGetString(name))
-	}
-	L.SetGlobal("os", keep)
 }

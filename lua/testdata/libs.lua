@@ -1,0 +1,35 @@
+-- libs: the standard libraries, loaded lazily, behave as usual.
+local tern = require "tern"
+local S = {}
+
+function S.use()
+	local r = {}
+	r[1] = rawget(_G, "math") == nil -- not loaded yet
+	r[2] = math.floor(2.7)
+	r[3] = rawget(_G, "math") ~= nil
+	r[4] = require("table") == table
+	r[5] = ("abc"):upper()
+	r[6] = string.rep("x", 3)
+	r[7] = getfenv(string.format) == _G
+	r[8] = os.time() > 0
+	r[9] = type(debug.traceback)
+	string.shout = function(s) return s:upper() .. "!" end
+	r[10] = ("hey"):shout()
+	return r
+end
+
+function S.strict()
+	setmetatable(_G, { __newindex = function(_, k) error("global " .. k, 2) end })
+	local r = { table.concat({ "a", "b" }, ","), math.max(1, 2), os.clock() >= 0 }
+	local ok, err = pcall(function() undeclared = 1 end)
+	r[#r + 1] = ok
+	r[#r + 1] = err
+	return r
+end
+
+-- other VMs must not see this VM's changes to shared libraries
+function S.isolated()
+	return string.shout == nil, math.pi
+end
+
+return S
