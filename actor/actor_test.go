@@ -3,6 +3,9 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,4 +137,62 @@ func TestCloseLeaksNothing(t *testing.T) {
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// gate blocks its goroutine until released, so its mailbox fills up.
+type gate struct{ release chan struct{} }
+
+func (g *gate) Init(*actor.Context) error { return nil }
+func (g *gate) Receive(c *actor.Context, m *actor.Message) {
+	if m.Cmd == "block" {
+		<-g.release
+	}
+}
+func (g *gate) Stopped(*actor.Context) {}
+
+func TestOverloadIsReported(t *testing.T) {
+	var log syncBuf
+	s := actor.NewSystem(actor.Options{MailboxLimit: 3000, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	defer s.Close(context.Background())
+	g := &gate{release: make(chan struct{})}
+	a, _ := s.Launch(context.Background(), g, actor.SpawnOptions{Name: "gate"})
+	if err := s.Send(a, "block"); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	sent := 0
+	for ; sent < 5000; sent++ {
+		if err = s.Send(a, "x"); err != nil {
+			break
+		}
+	}
+	close(g.release)
+	if !errors.Is(err, actor.ErrOverload) || sent < 2999 || sent > 3001 {
+		t.Fatalf("after %d sends: %v", sent, err)
+	}
+	if !strings.Contains(err.Error(), "gate("+a.String()+")") {
+		t.Fatalf("error does not name the service: %v", err)
+	}
+	for _, n := range []string{"queue=1024", "queue=2048"} {
+		if !strings.Contains(log.String(), "may overload") || !strings.Contains(log.String(), n) {
+			t.Fatalf("no overload warning at %s:\n%s", n, log.String())
+		}
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
