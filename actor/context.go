@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -12,6 +13,47 @@ type Context struct {
 	session uint32
 	calls   map[uint32]*pendingCall // Go continuations waiting for replies
 	owed    map[owedCall]struct{}   // Calls received and not yet answered
+	kept    bool                    // the service kept the current message
+}
+
+// Keep tells the runtime the service keeps m past the end of Receive (to
+// Forward it later): the runtime will not recycle it.
+func (c *Context) Keep(m *Message) { c.kept = true }
+
+// Forward passes m, received (and kept) by this service, on to another
+// service unchanged: its sender and session stay, so the answer to a Call
+// goes straight back to the caller, and this service no longer owes it.
+// If to is gone, a Call is answered with the error.
+func (c *Context) Forward(to Addr, m *Message) {
+	if m.Kind == Call && len(c.owed) > 0 {
+		delete(c.owed, owedCall{m.From, m.Session})
+	}
+	from, session, kind, cmd := m.From, m.Session, m.Kind, m.Cmd
+	if err := c.p.sys.Post(to, m); err != nil && kind == Call {
+		m := NewMessage()
+		m.Kind, m.From, m.Session, m.Err = Fail, c.p.addr, session, fmt.Errorf("call %q: %w", cmd, err)
+		_ = c.p.sys.Post(from, m)
+	}
+}
+
+// SetState reports the service's state in listings (ShuttingDown when it
+// starts finishing up).
+func (c *Context) SetState(s State) { c.p.state.Store(int32(s)) }
+
+// CallControl sends a control message (Ctl, e.g. *proto.Shutdown) that
+// expects an answer, and runs then with it, as Call does.
+func (c *Context) CallControl(to Addr, ctl any, then func(results []any, err error)) {
+	session := c.NewSession()
+	m := NewMessage()
+	m.Kind, m.Session, m.Ctl = Control, session, ctl
+	if err := c.post(to, m); err != nil {
+		then(nil, err)
+		return
+	}
+	if c.calls == nil {
+		c.calls = make(map[uint32]*pendingCall)
+	}
+	c.calls[session] = &pendingCall{to: to, then: then}
 }
 
 // owedCall is a Call this service received: the runtime answers it with

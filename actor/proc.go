@@ -9,6 +9,7 @@ import (
 	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
+	pb "github.com/tern-dev/tern/proto"
 )
 
 // proc is one live service: a protoactor actor with our mailbox and
@@ -17,7 +18,9 @@ type proc struct {
 	sys     *System
 	addr    Addr
 	name    string
+	script  string
 	svc     Service
+	state   atomic.Int32 // a State
 	pid     *pa.PID
 	mb      mailbox
 	disp    *parked
@@ -49,6 +52,7 @@ func (s *System) Spawn(svc Service, o SpawnOptions) (Addr, error) {
 		sys:          s,
 		addr:         MakeAddr(s.node, h),
 		name:         o.Name,
+		script:       o.Script,
 		svc:          svc,
 		started:      time.Now(),
 		readyTo:      o.ReadyTo,
@@ -83,16 +87,33 @@ func (p *proc) pidName() string { return "tern" + p.addr.String() }
 
 // Launch spawns svc and waits until its Init has succeeded or failed.
 func (s *System) Launch(ctx context.Context, svc Service, o SpawnOptions) (Addr, error) {
-	session, ch := s.await()
-	defer s.outside.Delete(session)
+	session, wait := s.Await()
 	o.ReadyTo, o.ReadySession = None, session
 	a, err := s.Spawn(svc, o)
 	if err != nil {
+		s.Forget(session)
 		return None, err
 	}
-	_, err = s.wait(ctx, a, "start", ch)
-	return a, err
+	return a, wait(ctx, a)
 }
+
+// Await reserves a session for Go code outside any service to learn when
+// a service it spawns with ReadyTo None and this session is ready. wait
+// returns Init's error, or ctx's, and frees the session.
+func (s *System) Await() (session uint32, wait func(ctx context.Context, a Addr) error) {
+	session, ch := s.await()
+	return session, func(ctx context.Context, a Addr) error {
+		defer s.outside.Delete(session)
+		m, err := s.wait(ctx, a, "start", ch)
+		if m != nil {
+			m.Release()
+		}
+		return err
+	}
+}
+
+// Forget frees a session from Await that will not be waited on.
+func (s *System) Forget(session uint32) { s.outside.Delete(session) }
 
 // Receive is protoactor's entry point: our messages, and the lifecycle.
 func (p *proc) Receive(c pa.Context) {
@@ -118,13 +139,58 @@ func (p *proc) deliver(m *Message) {
 			return
 		}
 	}
-	if m.Kind == Call {
+	if (m.Kind == Call || m.Kind == Send) && State(p.state.Load()) == ShuttingDown {
+		p.refuseShuttingDown(m)
+		return
+	}
+	if m.Kind == Call || m.Kind == Control && m.Session != 0 {
 		if p.ctx.owed == nil {
 			p.ctx.owed = make(map[owedCall]struct{})
 		}
 		p.ctx.owed[owedCall{m.From, m.Session}] = struct{}{}
 	}
+	if sd, ok := m.Ctl.(*pb.Shutdown); ok && m.Kind == Control {
+		p.shutdown(sd, m)
+		m.Release()
+		return
+	}
+	p.ctx.kept = false
 	p.svc.Receive(&p.ctx, m)
+	if !p.ctx.kept {
+		m.Release()
+	}
+}
+
+// shutdown starts the service's part of the shutdown protocol: refuse new
+// requests, let the service finish what is in flight, then confirm.
+func (p *proc) shutdown(sd *pb.Shutdown, m *Message) {
+	from, session := m.From, m.Session
+	if State(p.state.Load()) == ShuttingDown {
+		p.ctx.Fail(from, session, &Error{Name: p.name, Addr: p.addr, What: "shutdown", Err: ErrShuttingDown})
+		return
+	}
+	p.state.Store(int32(ShuttingDown))
+	p.log.Info("shutting down", "reason", sd.GetReason())
+	done := func() {
+		if session != 0 {
+			p.ctx.reply(from, session, nil)
+			session = 0
+		}
+	}
+	if s, ok := p.svc.(Shutdowner); ok {
+		s.Shutdown(&p.ctx, done)
+		return
+	}
+	done()
+}
+
+func (p *proc) refuseShuttingDown(m *Message) {
+	err := &Error{Name: p.name, Addr: p.addr, What: m.Kind.String() + " " + quote(m.Cmd), Err: ErrShuttingDown}
+	if m.Kind == Call {
+		p.ctx.Fail(m.From, m.Session, err)
+	} else {
+		p.log.Warn("send refused: shutting down", "cmd", m.Cmd, "from", m.From.String())
+	}
 	m.Release()
 }
 
@@ -139,7 +205,9 @@ func (p *proc) recoverFrom(m *Message) {
 	if m.Kind == Call {
 		p.ctx.Fail(m.From, m.Session, fmt.Errorf("%s: panic: %v", m.Cmd, r))
 	}
-	m.Release()
+	if !p.ctx.kept {
+		m.Release()
+	}
 }
 
 func (p *proc) init() {
@@ -166,6 +234,9 @@ func (p *proc) init() {
 // Init stops the service.
 func (p *proc) ready(err error) {
 	p.readyPending = false
+	if err == nil {
+		p.state.CompareAndSwap(int32(Starting), int32(Running))
+	}
 	if p.readySession != 0 {
 		to, session := p.readyTo, p.readySession
 		p.readySession = 0
@@ -194,7 +265,7 @@ func (p *proc) stop() {
 func (p *proc) closeMailbox() {
 	for _, r := range p.mb.close() {
 		if m, ok := r.(*Message); ok {
-			if m.Kind == Call {
+			if m.Kind == Call || m.Kind == Control && m.Session != 0 {
 				p.ctx.Fail(m.From, m.Session, &Error{Name: p.name, Addr: p.addr, What: "call " + quote(m.Cmd), Err: ErrExited})
 			}
 			m.Release()
@@ -218,6 +289,12 @@ func (p *proc) finish() {
 	clear(p.ctx.calls) // continuations of a dead service never run
 	for o := range p.ctx.owed {
 		p.ctx.Fail(o.from, o.session, exited)
+	}
+	p.state.Store(int32(Stopped))
+	if hooks := p.sys.exitHooks.Load(); hooks != nil {
+		for _, fn := range *hooks {
+			fn(p.addr)
+		}
 	}
 	p.mb.dead.Store(true)
 	p.disp.stop()

@@ -18,10 +18,22 @@ type Service interface {
 	Stopped(c *Context)
 }
 
+// Shutdowner is a service that finishes its work before it stops. When
+// the root shuts the process down, the service gets Shutdown and must call
+// done once what it had in flight is finished. From then on the runtime
+// refuses new requests to it with ErrShuttingDown. A service that is not a
+// Shutdowner is done at once.
+type Shutdowner interface {
+	Shutdown(c *Context, done func())
+}
+
 // SpawnOptions describe a new service.
 type SpawnOptions struct {
 	// Name is the service's name in logs and errors (e.g. its script).
 	Name string
+	// Script says what the service runs (a Lua script, a Go type), for
+	// listings.
+	Script string
 	// ReadyTo and ReadySession, when ReadyTo is not None, receive a Reply
 	// (with no values) when Init succeeds, or a Fail with its error.
 	ReadyTo      Addr

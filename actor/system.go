@@ -39,8 +39,9 @@ type System struct {
 	outside  sync.Map // session(uint32) -> chan *Message
 	sessions atomic.Uint32
 
-	closing atomic.Bool
-	live    sync.WaitGroup // one per running service
+	closing   atomic.Bool
+	live      sync.WaitGroup // one per running service
+	exitHooks exitHooks
 }
 
 // NewSystem starts an empty system.

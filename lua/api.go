@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/names"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -39,6 +40,36 @@ var api = map[string]func(*Service, *glua.LState) int{
 	"sethandler":  lSetHandler,
 	"pass":        lPass,
 	"uyield":      lUserYield,
+	"names":       lNames,
+	"on_shutdown": lOnShutdown,
+}
+
+// dest is where a call or send goes: an address, or a name the name
+// service has not registered yet (addr None), which it will resolve.
+type dest struct {
+	addr actor.Addr
+	name string
+}
+
+func (d dest) String() string {
+	if d.name != "" {
+		return `"` + d.name + `"`
+	}
+	return d.addr.String()
+}
+
+// resolve reads a call target: an address (a number, or ":0000000a"), or
+// a service name, looked up in the name table without a round trip.
+func (s *Service) resolve(L *glua.LState, n int) dest {
+	if name, ok := L.Get(n).(glua.LString); ok && names.ValidName(string(name)) {
+		if s.rt.lookup != nil {
+			if a, ok := s.rt.lookup(string(name)); ok {
+				return dest{a, string(name)}
+			}
+		}
+		return dest{name: string(name)}
+	}
+	return dest{addr: target(L, n)}
 }
 
 // target reads a service address: a number (what tern.self and
@@ -54,7 +85,7 @@ func target(L *glua.LState, n int) actor.Addr {
 		}
 		return a
 	}
-	L.ArgError(n, "service address expected, got "+L.Get(n).Type().String())
+	L.ArgError(n, "service address or name expected, got "+L.Get(n).Type().String())
 	return actor.None
 }
 
@@ -79,13 +110,13 @@ func fail(L *glua.LState, msg string) int {
 
 // call(addr, cmd, ...) -> yields; resumed with (true, results...) or (false, err)
 func lCall(s *Service, L *glua.LState) int {
-	to, cmd := target(L, 1), L.CheckString(2)
+	to, cmd := s.resolve(L, 1), L.CheckString(2)
 	s.mustYield(L, "tern.call")
 	session, err := s.post(L, to, actor.Call, cmd, 3)
 	if err != nil {
 		return fail(L, err.Error())
 	}
-	s.waiting[session] = waiter{co: s.cur, kind: waitCall, addr: to, cmd: cmd}
+	s.waiting[session] = waiter{co: s.cur, kind: waitCall, addr: to.addr, cmd: cmd}
 	return suspend(L)
 }
 
@@ -93,30 +124,39 @@ func lCall(s *Service, L *glua.LState) int {
 // after ms milliseconds; a late answer is dropped.
 func lCallTimeout(s *Service, L *glua.LState) int {
 	ms := L.CheckNumber(1)
-	to, cmd := target(L, 2), L.CheckString(3)
+	to, cmd := s.resolve(L, 2), L.CheckString(3)
 	s.mustYield(L, "tern.calltimeout")
 	session, err := s.post(L, to, actor.Call, cmd, 4)
 	if err != nil {
 		return fail(L, err.Error())
 	}
 	timer := s.c.NewSession()
-	s.waiting[session] = waiter{co: s.cur, kind: waitCall, partner: timer, addr: to, cmd: cmd}
-	s.waiting[timer] = waiter{co: s.cur, kind: waitTimeout, partner: session, addr: to, cmd: cmd}
+	s.waiting[session] = waiter{co: s.cur, kind: waitCall, partner: timer, addr: to.addr, cmd: cmd}
+	s.waiting[timer] = waiter{co: s.cur, kind: waitTimeout, partner: session, addr: to.addr, cmd: cmd}
 	s.c.After(millis(ms), timer)
 	return suspend(L)
 }
 
 // send(addr, cmd, ...): one-way; raises if the target is unknown.
 func lSend(s *Service, L *glua.LState) int {
-	to, cmd := target(L, 1), L.CheckString(2)
+	to, cmd := s.resolve(L, 1), L.CheckString(2)
 	if _, err := s.post(L, to, actor.Send, cmd, 3); err != nil {
 		L.RaiseError("%s", err.Error())
 	}
 	return 0
 }
 
-// post packs the values from stack index from on and sends them.
-func (s *Service) post(L *glua.LState, to actor.Addr, kind actor.Kind, cmd string, from int) (uint32, error) {
+// post packs the values from stack index from on and sends them. A name
+// not registered yet goes through the name service, which starts its
+// declared service if need be.
+func (s *Service) post(L *glua.LState, to dest, kind actor.Kind, cmd string, from int) (uint32, error) {
+	addr := to.addr
+	if addr == actor.None {
+		if s.rt.names == actor.None {
+			return 0, fmt.Errorf("%s %s %q: %w", kind, to, cmd, names.ErrNoName)
+		}
+		addr = s.rt.names
+	}
 	m := actor.NewMessage()
 	data, err := packLValues(m.Data[:0], L, from, L.GetTop()-from+1)
 	if err != nil {
@@ -128,8 +168,11 @@ func (s *Service) post(L *glua.LState, to actor.Addr, kind actor.Kind, cmd strin
 		session = s.c.NewSession()
 	}
 	m.Kind, m.Session, m.Cmd, m.Data = kind, session, cmd, data
-	if err := s.c.Post(to, m); err != nil {
-		return 0, fmt.Errorf("%s %q: %w", kind, cmd, err)
+	if to.addr == actor.None {
+		m.Ctl = names.Forward{Name: to.name}
+	}
+	if err := s.c.Post(addr, m); err != nil {
+		return 0, fmt.Errorf("%s %s %q: %w", kind, to, cmd, err)
 	}
 	return session, nil
 }
@@ -139,18 +182,12 @@ func (s *Service) post(L *glua.LState, to actor.Addr, kind actor.Kind, cmd strin
 func lNewService(s *Service, L *glua.LState) int {
 	script := L.CheckString(1)
 	s.mustYield(L, "tern.newservice")
-	path, err := s.rt.findScript(script, s.dir)
-	if err != nil {
-		return fail(L, "newservice "+script+": "+err.Error())
-	}
 	data, err := packLValues(nil, L, 2, L.GetTop()-1)
 	if err != nil {
 		return fail(L, "newservice "+script+": "+err.Error())
 	}
 	session := s.c.NewSession()
-	addr, err := s.c.Spawn(s.rt.service(path, data), actor.SpawnOptions{
-		Name: scriptName(path), ReadyTo: s.c.Self(), ReadySession: session,
-	})
+	addr, err := s.rt.Start(script, data, s.dir, actor.SpawnOptions{ReadyTo: s.c.Self(), ReadySession: session})
 	if err != nil {
 		return fail(L, "newservice "+script+": "+err.Error())
 	}
@@ -399,4 +436,21 @@ func lUserYield(s *Service, L *glua.LState) int {
 		L.RaiseError("coroutine.yield: cannot yield here (outside a coroutine, or across a metamethod or a Go callback)")
 	}
 	return -1
+}
+
+// names() -> the name service's address, to call its commands
+// (register, query, unique, declare, list) from the prelude.
+func lNames(s *Service, L *glua.LState) int {
+	if s.rt.names == actor.None {
+		L.RaiseError("this runtime has no name service")
+	}
+	L.Push(glua.LNumber(s.rt.names))
+	return 1
+}
+
+// on_shutdown(fn) sets the function run when the process shuts down;
+// requests in flight finish first, new ones are refused.
+func lOnShutdown(s *Service, L *glua.LState) int {
+	s.onShutdown = L.CheckFunction(1)
+	return 0
 }

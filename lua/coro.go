@@ -24,6 +24,7 @@ type coro struct {
 	cmd      string
 	task     bool // runs as a scheduler task (vs. inside pcall)
 	boot     bool // the service's first task: main chunk and init
+	request  bool // serves a request (or on_shutdown): counted in flight
 	deferred bool // tern.response() took over the answer
 
 	handler glua.LValue // xpcall's message handler, nil otherwise
@@ -99,7 +100,7 @@ const maxFreeTasks = 32
 
 // putTask returns a finished task's coroutine to the pool.
 func (s *Service) putTask(c *coro) {
-	c.from, c.session, c.cmd, c.task, c.boot, c.deferred, c.trace = 0, 0, "", false, false, false, ""
+	c.from, c.session, c.cmd, c.task, c.boot, c.request, c.deferred, c.trace = 0, 0, "", false, false, false, false, ""
 	if len(s.free) < maxFreeTasks {
 		s.free = append(s.free, c)
 		return

@@ -172,7 +172,29 @@ local tern = {
 	address = raw.address,
 	log = raw.log,
 	error = raw.logerror,
+	on_shutdown = raw.on_shutdown,
 }
+
+-- The name service's commands.
+local names = raw.names
+function tern.register(name)
+	return tern.call(names(), "register", name)
+end
+function tern.query(name, ms)
+	if ms then
+		return tern.calltimeout(ms, names(), "query", name)
+	end
+	return tern.call(names(), "query", name)
+end
+function tern.uniqueservice(name, ...)
+	return tern.call(names(), "unique", name, ...)
+end
+function tern.declare(name, script, ...)
+	return tern.call(names(), "declare", name, script, ...)
+end
+function tern.list()
+	return tern.call(names(), "list")
+end
 
 print = raw.log
 

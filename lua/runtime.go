@@ -21,6 +21,9 @@ type Config struct {
 	// Shutdown is called by tern.shutdown(code) to stop the process.
 	// Nil makes tern.shutdown raise an error.
 	Shutdown func(code int)
+	// GoService, if set, makes the Go service registered under name, for
+	// newservice and the name service; ok is false for unknown names.
+	GoService func(name string, args []byte) (svc actor.Service, ok bool, err error)
 }
 
 // DefaultPath is used when Config.Path is empty.
@@ -29,10 +32,43 @@ var DefaultPath = []string{"./?.lua", "./?/init.lua"}
 // Runtime starts Lua services on an actor system and shares what they
 // can share: the compiled chunks of every script.
 type Runtime struct {
-	sys      *actor.System
-	path     []string
-	shutdown func(code int)
-	protos   protoCache
+	sys       *actor.System
+	path      []string
+	shutdown  func(code int)
+	goService func(string, []byte) (actor.Service, bool, error)
+	protos    protoCache
+
+	names  actor.Addr                          // the name service, if any
+	lookup func(string) (actor.Addr, bool) // its table, read directly
+}
+
+// SetNames connects the runtime to a name service: names in call and
+// send are looked up with lookup, and what it does not know goes to the
+// name service at addr. Call it before starting Lua services.
+func (r *Runtime) SetNames(addr actor.Addr, lookup func(string) (actor.Addr, bool)) {
+	r.names, r.lookup = addr, lookup
+}
+
+// Start starts a service named script: a Go service registered under
+// that name, or the Lua script found beside dir or along the path. args
+// are packed values.
+func (r *Runtime) Start(script string, args []byte, dir string, o actor.SpawnOptions) (actor.Addr, error) {
+	if r.goService != nil {
+		svc, ok, err := r.goService(script, args)
+		if err != nil {
+			return actor.None, err
+		}
+		if ok {
+			o.Name, o.Script = script, "go:"+script
+			return r.sys.Spawn(svc, o)
+		}
+	}
+	path, err := r.findScript(script, dir)
+	if err != nil {
+		return actor.None, err
+	}
+	o.Name, o.Script = scriptName(path), displayName(path)
+	return r.sys.Spawn(r.service(path, args), o)
 }
 
 // New returns a Lua runtime on sys.
@@ -41,7 +77,7 @@ func New(sys *actor.System, cfg Config) *Runtime {
 	if len(path) == 0 {
 		path = DefaultPath
 	}
-	return &Runtime{sys: sys, path: path, shutdown: cfg.Shutdown}
+	return &Runtime{sys: sys, path: path, shutdown: cfg.Shutdown, goService: cfg.GoService}
 }
 
 // System is the actor system the runtime runs on.
@@ -56,15 +92,17 @@ func (r *Runtime) service(path string, args []byte) *Service {
 // Launch starts the script as a service with Go values as arguments and
 // waits until its init has run.
 func (r *Runtime) Launch(ctx context.Context, script string, args ...any) (actor.Addr, error) {
-	path, err := r.findScript(script, "")
-	if err != nil {
-		return actor.None, fmt.Errorf("lua: launch %s: %w", script, err)
-	}
 	data, err := packGoArgs(args)
 	if err != nil {
 		return actor.None, fmt.Errorf("lua: launch %s: %w", script, err)
 	}
-	return r.sys.Launch(ctx, r.service(path, data), actor.SpawnOptions{Name: scriptName(path)})
+	session, wait := r.sys.Await()
+	a, err := r.Start(script, data, "", actor.SpawnOptions{ReadyTo: actor.None, ReadySession: session})
+	if err != nil {
+		r.sys.Forget(session)
+		return actor.None, fmt.Errorf("lua: launch %s: %w", script, err)
+	}
+	return a, wait(ctx, a)
 }
 
 // ErrNotFound: no file matches a script or module name.

@@ -30,6 +30,10 @@ type Service struct {
 	tracebackFn *glua.LFunction
 	done, user  glua.LValue // prelude markers
 	start       glua.LValue // function given to tern.start
+	onShutdown  glua.LValue // function given to tern.on_shutdown
+
+	inflight     int    // request tasks (and on_shutdown) not yet ended
+	shutdownDone func() // set while shutting down, until drained
 
 	cur      *coro // the task running now
 	free     []*coro
@@ -72,7 +76,10 @@ type readyTask struct {
 	args []glua.LValue // with these arguments
 }
 
-var _ actor.Service = (*Service)(nil)
+var (
+	_ actor.Service    = (*Service)(nil)
+	_ actor.Shutdowner = (*Service)(nil)
+)
 
 // Name is the service name a script gets: its file name without ".lua".
 func scriptName(path string) string {
@@ -109,6 +116,7 @@ func (s *Service) Receive(c *actor.Context, m *actor.Message) {
 		s.timer(m.Session)
 	}
 	s.runReady()
+	s.drained()
 }
 
 // Stopped closes the VM. The runtime answers the Calls still owed.
@@ -140,7 +148,8 @@ func (s *Service) request(m *actor.Message) {
 	if m.Kind == actor.Call {
 		co.from, co.session = m.From, m.Session
 	}
-	co.cmd = m.Cmd
+	co.cmd, co.request = m.Cmd, true
+	s.inflight++
 	s.resume(co, args)
 }
 
@@ -222,6 +231,7 @@ func (s *Service) resume(co *coro, args []glua.LValue) {
 	s.cur = nil
 	clear(args)
 	s.scratch = args[:0]
+	request := co.request
 	switch {
 	case st == glua.ResumeError:
 		s.crashed(co, err)
@@ -232,8 +242,36 @@ func (s *Service) resume(co *coro, args []glua.LValue) {
 		s.taskFailed(co, "coroutine.yield outside a coroutine", "")
 	case st == glua.ResumeOK:
 		s.dropTask(co) // the loop body never returns; be safe anyway
+	default:
+		return // suspended: the blocking call registered it
 	}
-	// Any other yield: the task is suspended; the blocking call registered it.
+	if request {
+		s.inflight--
+	}
+}
+
+// Shutdown is the service's part of the shutdown protocol (the runtime
+// already refuses new requests): run the tern.on_shutdown function, let
+// the requests in flight finish, then report done.
+func (s *Service) Shutdown(c *actor.Context, done func()) {
+	s.shutdownDone = done
+	if s.onShutdown != nil {
+		co := s.getTask()
+		co.request, co.cmd = true, "on_shutdown"
+		s.inflight++
+		s.resume(co, append(s.scratch[:0], s.onShutdown))
+		s.runReady()
+	}
+	s.drained()
+}
+
+// drained reports the end of a shutdown once nothing is in flight.
+func (s *Service) drained() {
+	if s.shutdownDone != nil && s.inflight == 0 && len(s.answers) == 0 {
+		done := s.shutdownDone
+		s.shutdownDone = nil
+		done()
+	}
 }
 
 func (s *Service) finished(co *coro, results []glua.LValue) {

@@ -365,8 +365,11 @@ type Shutdown struct {
 	// Wall-clock deadline (Unix milliseconds) after which the target may be
 	// stopped forcibly; 0 means no deadline.
 	DeadlineUnixMs int64 `protobuf:"varint,2,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Exit code the process should end with (tern.shutdown(code)); sent to
+	// the root service.
+	Code          int32 `protobuf:"varint,3,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Shutdown) Reset() {
@@ -409,6 +412,13 @@ func (x *Shutdown) GetReason() string {
 func (x *Shutdown) GetDeadlineUnixMs() int64 {
 	if x != nil {
 		return x.DeadlineUnixMs
+	}
+	return 0
+}
+
+func (x *Shutdown) GetCode() int32 {
+	if x != nil {
+		return x.Code
 	}
 	return 0
 }
@@ -747,10 +757,11 @@ const file_tern_proto_rawDesc = "" +
 	"\n" +
 	"stat_reply\x18\x05 \x01(\v2\x12.tern.v1.StatReplyH\x00R\tstatReply\x12#\n" +
 	"\x04stop\x18\x06 \x01(\v2\r.tern.v1.StopH\x00R\x04stopB\x04\n" +
-	"\x02op\"L\n" +
+	"\x02op\"`\n" +
 	"\bShutdown\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12(\n" +
-	"\x10deadline_unix_ms\x18\x02 \x01(\x03R\x0edeadlineUnixMs\"L\n" +
+	"\x10deadline_unix_ms\x18\x02 \x01(\x03R\x0edeadlineUnixMs\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\x05R\x04code\"L\n" +
 	"\fShutdownDone\x12\x12\n" +
 	"\x04addr\x18\x01 \x01(\x04R\x04addr\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +

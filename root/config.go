@@ -2,11 +2,13 @@ package root
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/tern-dev/tern/names"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -15,11 +17,18 @@ import (
 // its config.lua, which returns a table with the same fields in snake
 // case.
 type Config struct {
-	Bootstrap       string        // the first service's script
+	Bootstrap       string        // the first service's script; "" for none
 	Path            []string      // script and module search path (lua.Config.Path)
 	LogLevel        string        // debug, info, warn or error
 	LogFormat       string        // text or json
-	ShutdownTimeout time.Duration // how long a shutdown may take
+	ShutdownTimeout time.Duration // how long each service, and the whole shutdown, may take
+	// Services are declared by name: each starts on the first lookup of
+	// its name (call, send, query, uniqueservice), not at boot.
+	Services map[string]names.Decl
+
+	// For embedding (config.lua cannot set these):
+	LogOutput io.Writer // where logs go; nil is stderr
+	Signals   bool      // SIGINT and SIGTERM shut down (tern run sets it)
 }
 
 // Defaults used when config.lua leaves a field out.
@@ -99,6 +108,8 @@ func (cfg *Config) readLua(file string) error {
 			cfg.LogLevel = v.String()
 		case "log_format":
 			cfg.LogFormat = v.String()
+		case "services":
+			err = cfg.readServices(file, v)
 		case "shutdown_timeout":
 			n, ok := v.(glua.LNumber)
 			if !ok || n <= 0 {
@@ -109,4 +120,71 @@ func (cfg *Config) readLua(file string) error {
 		}
 	})
 	return err
+}
+
+// readServices reads services = { name = { script = "x.lua", args = {...} } }.
+func (cfg *Config) readServices(file string, v glua.LValue) error {
+	t, ok := v.(*glua.LTable)
+	if !ok {
+		return fmt.Errorf("config %s: services must be a table of name = { script = ..., args = {...} }, not %s", file, v.Type())
+	}
+	cfg.Services = map[string]names.Decl{}
+	var err error
+	t.ForEach(func(k, v glua.LValue) {
+		if err != nil {
+			return
+		}
+		name := k.String()
+		d, ok := v.(*glua.LTable)
+		if !ok || !names.ValidName(name) {
+			err = fmt.Errorf("config %s: services.%s must be a table { script = ..., args = {...} }", file, name)
+			return
+		}
+		script, ok := d.RawGetString("script").(glua.LString)
+		if !ok {
+			err = fmt.Errorf("config %s: services.%s.script must be a string", file, name)
+			return
+		}
+		decl := names.Decl{Script: string(script)}
+		switch args := d.RawGetString("args").(type) {
+		case *glua.LTable:
+			for i := 1; i <= args.Len(); i++ {
+				decl.Args = append(decl.Args, goValue(args.RawGetInt(i)))
+			}
+		case *glua.LNilType:
+		default:
+			err = fmt.Errorf("config %s: services.%s.args must be a list", file, name)
+			return
+		}
+		cfg.Services[name] = decl
+	})
+	return err
+}
+
+// goValue turns a config value into a Go value (strings, numbers, bools,
+// nested tables as maps and lists).
+func goValue(v glua.LValue) any {
+	switch v := v.(type) {
+	case glua.LString:
+		return string(v)
+	case glua.LNumber:
+		if float64(v) == float64(int64(v)) {
+			return int64(v)
+		}
+		return float64(v)
+	case glua.LBool:
+		return bool(v)
+	case *glua.LTable:
+		if n := v.Len(); n > 0 {
+			out := make([]any, 0, n)
+			for i := 1; i <= n; i++ {
+				out = append(out, goValue(v.RawGetInt(i)))
+			}
+			return out
+		}
+		out := map[string]any{}
+		v.ForEach(func(k, e glua.LValue) { out[k.String()] = goValue(e) })
+		return out
+	}
+	return nil
 }

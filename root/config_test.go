@@ -48,10 +48,10 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestLogger(t *testing.T) {
-	if _, err := NewLogger(nil, "loud", "text"); err == nil || !strings.Contains(err.Error(), `log_level "loud"`) {
+	if _, err := newHandler(nil, "loud", "text"); err == nil || !strings.Contains(err.Error(), `log_level "loud"`) {
 		t.Errorf("bad level: %v", err)
 	}
-	if _, err := NewLogger(nil, "info", "xml"); err == nil || !strings.Contains(err.Error(), `log_format "xml"`) {
+	if _, err := newHandler(nil, "info", "xml"); err == nil || !strings.Contains(err.Error(), `log_format "xml"`) {
 		t.Errorf("bad format: %v", err)
 	}
 }

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +24,9 @@ const usage = `usage:
   tern run PATH    run PATH: a bootstrap .lua script, or a directory
                    holding main.lua and an optional config.lua
   tern version     print the version
+
+exit codes: 0 clean, N from tern.shutdown(N), 1 boot failure,
+            2 shutdown deadline missed, 3 forced by a second signal
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -39,16 +43,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stderr, usage)
 			return 2
 		}
-		cfg, err := root.Load(args[1])
-		if err != nil {
-			fmt.Fprintln(stderr, "tern:", err)
-			return root.ExitBoot
-		}
-		return root.Run(cfg, stderr)
+		return runPath(args[1], stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
 	fmt.Fprintf(stderr, "tern: unknown command %q\n%s", args[0], usage)
 	return 2
+}
+
+func runPath(path string, stderr io.Writer) int {
+	cfg, err := root.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "tern:", err)
+		return root.ExitBoot
+	}
+	cfg.LogOutput, cfg.Signals = stderr, true
+	rt, err := root.New(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "tern:", err)
+		return root.ExitBoot
+	}
+	_ = rt.Start(context.Background()) // a boot error is logged and gives ExitBoot
+	return rt.Wait()
 }

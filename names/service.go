@@ -1,0 +1,244 @@
+package names
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/internal/pack"
+)
+
+// Decl declares a service that starts on the first lookup of its name.
+type Decl struct {
+	Script string // a Lua script name, or a Go service registered by name
+	Args   []any
+}
+
+// Starter starts the service script with packed args; the new service
+// reports the end of its init to (readyTo, session), as actor.SpawnOptions
+// says.
+type Starter func(script string, args []byte, readyTo actor.Addr, session uint32) (actor.Addr, error)
+
+// Service is the name service actor. It registers names, starts declared
+// services on first use (unique.go), forwards messages sent to a name that
+// is not registered yet, and lists every service.
+type Service struct {
+	table    *Table
+	start    Starter
+	declared map[string]Decl
+	launches map[string]*launch   // names being started
+	bySess   map[uint32]string    // ready session -> name being started
+	queries  map[string][]pending // tern.query callers waiting for a name
+	scripts  map[actor.Addr]string
+	stopped  map[string]time.Time // declared names whose service stopped
+}
+
+// pending is a Call waiting for an address.
+type pending struct {
+	from    actor.Addr
+	session uint32
+}
+
+// exited tells the name service that a service stopped.
+type exited struct{ addr actor.Addr }
+
+// Forward asks the name service to deliver a message addressed by name:
+// post the message to the name service with Ctl set to it.
+type Forward struct{ Name string }
+
+var _ actor.Service = (*Service)(nil)
+
+// New returns a name service over table, starting declared services with
+// start.
+func New(table *Table, start Starter, declared map[string]Decl) *Service {
+	d := make(map[string]Decl, len(declared))
+	for k, v := range declared {
+		d[k] = v
+	}
+	return &Service{
+		table:    table,
+		start:    start,
+		declared: d,
+		launches: map[string]*launch{},
+		bySess:   map[uint32]string{},
+		queries:  map[string][]pending{},
+		scripts:  map[actor.Addr]string{},
+		stopped:  map[string]time.Time{},
+	}
+}
+
+// Init hooks the name service to every service's exit.
+func (s *Service) Init(c *actor.Context) error {
+	sys, self := c.System(), c.Self()
+	sys.OnExit(func(a actor.Addr) {
+		if a == self {
+			return
+		}
+		m := actor.NewMessage()
+		m.Kind, m.Ctl = actor.Control, exited{a}
+		_ = sys.Post(self, m)
+	})
+	return nil
+}
+
+// Stopped: the runtime answers what is still owed.
+func (s *Service) Stopped(*actor.Context) {}
+
+// Receive dispatches the name service's commands.
+func (s *Service) Receive(c *actor.Context, m *actor.Message) {
+	switch m.Kind {
+	case actor.Control:
+		switch ctl := m.Ctl.(type) {
+		case exited:
+			s.exited(c, ctl.addr)
+		default:
+			if m.Session != 0 { // Shutdown and the like: nothing to finish
+				c.Reply(m.From, m.Session)
+			}
+		}
+		return
+	case actor.Reply, actor.Fail:
+		s.started(c, m)
+		return
+	case actor.Call, actor.Send:
+	default:
+		return
+	}
+	if f, ok := m.Ctl.(Forward); ok {
+		s.forward(c, f.Name, m)
+		return
+	}
+	args, err := pack.DecodeValues(m.Data)
+	if err == nil {
+		err = s.command(c, m, args)
+	}
+	if err != nil && m.Kind == actor.Call {
+		c.Fail(m.From, m.Session, err)
+	}
+}
+
+// command runs one request; answers are sent by the command itself, now
+// or once a name is known. An error is the answer otherwise.
+func (s *Service) command(c *actor.Context, m *actor.Message, args []any) error {
+	str := func(i int) (string, error) {
+		if i < len(args) {
+			if v, ok := args[i].(string); ok {
+				return v, nil
+			}
+		}
+		return "", fmt.Errorf("names: %s: argument #%d must be a name (string)", m.Cmd, i+1)
+	}
+	p := pending{m.From, m.Session}
+	switch m.Cmd {
+	case "register":
+		name, err := str(0)
+		if err != nil {
+			return err
+		}
+		if err := s.register(c, name, m.From); err != nil {
+			return err
+		}
+		c.Reply(m.From, m.Session)
+	case "query":
+		name, err := str(0)
+		if err != nil {
+			return err
+		}
+		return s.query(c, name, p)
+	case "unique":
+		name, err := str(0)
+		if err != nil {
+			return err
+		}
+		return s.unique(c, name, Decl{Script: name, Args: args[1:]}, p)
+	case "declare":
+		name, err := str(0)
+		if err != nil {
+			return err
+		}
+		script, err := str(1)
+		if err != nil {
+			return err
+		}
+		if !ValidName(name) {
+			return fmt.Errorf("%w: %q", ErrBadName, name)
+		}
+		s.declared[name] = Decl{Script: script, Args: args[2:]}
+		c.Reply(m.From, m.Session)
+	case "list":
+		c.Reply(m.From, m.Session, s.list(c))
+	default:
+		return &actor.Error{Name: c.Name(), Addr: c.Self(), What: `call "` + m.Cmd + `"`, Err: actor.ErrNoCommand}
+	}
+	return nil
+}
+
+func (s *Service) register(c *actor.Context, name string, a actor.Addr) error {
+	if !ValidName(name) {
+		return fmt.Errorf("%w: %q", ErrBadName, name)
+	}
+	if old, ok := s.table.Lookup(name); ok && old != a {
+		return fmt.Errorf("%w: %q belongs to %s", ErrTaken, name, old)
+	}
+	if l := s.launches[name]; l != nil && l.addr != a {
+		return fmt.Errorf("%w: %q is starting as %s", ErrTaken, name, l.addr)
+	}
+	s.table.set(name, a)
+	delete(s.stopped, name)
+	for _, q := range s.queries[name] {
+		c.Reply(q.from, q.session, a)
+	}
+	delete(s.queries, name)
+	return nil
+}
+
+// query answers with the name's address once there is one: at once, when
+// its declared service has started, or when someone registers it.
+func (s *Service) query(c *actor.Context, name string, p pending) error {
+	if a, ok := s.table.Lookup(name); ok {
+		c.Reply(p.from, p.session, a)
+		return nil
+	}
+	if _, ok := s.declared[name]; ok {
+		return s.resolve(c, name, p)
+	}
+	s.queries[name] = append(s.queries[name], p)
+	return nil
+}
+
+// exited forgets the names of a service that stopped.
+func (s *Service) exited(c *actor.Context, a actor.Addr) {
+	delete(s.scripts, a)
+	for _, name := range s.table.removeAddr(a) {
+		if _, ok := s.declared[name]; ok {
+			s.stopped[name] = time.Now()
+		}
+		c.Logger().Debug("name released", "name", name, "addr", a.String())
+	}
+}
+
+// list describes every service: live ones, and declared names not running.
+func (s *Service) list(c *actor.Context) []any {
+	var out []any
+	for _, in := range c.System().Services() {
+		name, _ := s.table.NameOf(in.Addr)
+		out = append(out, map[string]any{
+			"addr": in.Addr, "name": name, "service": in.Name, "script": in.Script,
+			"state": in.State.String(), "started": in.Started.UnixMilli(),
+		})
+	}
+	for name, d := range s.declared {
+		if _, ok := s.table.Lookup(name); ok {
+			continue
+		}
+		state := "declared"
+		if _, ok := s.stopped[name]; ok {
+			state = actor.Stopped.String()
+		}
+		if _, ok := s.launches[name]; ok {
+			continue // listed above as starting
+		}
+		out = append(out, map[string]any{"addr": 0, "name": name, "script": d.Script, "state": state})
+	}
+	return out
+}

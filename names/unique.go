@@ -1,0 +1,129 @@
+package names
+
+import (
+	"fmt"
+
+	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/internal/pack"
+)
+
+// launch is one start of a service by name. Every lookup that arrives
+// while it runs waits on it: all get the same address, or the same error.
+// A failed launch is forgotten, so the next lookup tries again.
+type launch struct {
+	addr    actor.Addr
+	waiters []pending        // callers waiting for the address
+	queued  []*actor.Message // messages sent to the name meanwhile, in order
+}
+
+// resolve answers p with the address of name, starting its declared
+// service if it is not running.
+func (s *Service) resolve(c *actor.Context, name string, p pending) error {
+	d, ok := s.declared[name]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNoName, name)
+	}
+	return s.unique(c, name, d, p)
+}
+
+// unique answers p with the service registered under name, starting d
+// under that name first if there is none.
+func (s *Service) unique(c *actor.Context, name string, d Decl, p pending) error {
+	if a, ok := s.table.Lookup(name); ok {
+		c.Reply(p.from, p.session, a)
+		return nil
+	}
+	l, err := s.launch(c, name, d)
+	if err != nil {
+		return err
+	}
+	l.waiters = append(l.waiters, p)
+	return nil
+}
+
+// forward delivers m, addressed to name: now if the name is registered,
+// after its declared service has started otherwise.
+func (s *Service) forward(c *actor.Context, name string, m *actor.Message) {
+	m.Ctl = nil
+	if a, ok := s.table.Lookup(name); ok {
+		c.Forward(a, m)
+		c.Keep(m)
+		return
+	}
+	d, ok := s.declared[name]
+	if !ok {
+		s.refuse(c, m, fmt.Errorf("%w: %q", ErrNoName, name))
+		return
+	}
+	l, err := s.launch(c, name, d)
+	if err != nil {
+		s.refuse(c, m, err)
+		return
+	}
+	c.Keep(m)
+	l.queued = append(l.queued, m)
+}
+
+func (s *Service) refuse(c *actor.Context, m *actor.Message, err error) {
+	if m.Kind == actor.Call {
+		c.Fail(m.From, m.Session, err)
+	} else {
+		c.Logger().Warn("send to unknown name dropped", "cmd", m.Cmd, "from", m.From.String(), "err", err)
+	}
+}
+
+// launch returns the launch under way for name, or starts one.
+func (s *Service) launch(c *actor.Context, name string, d Decl) (*launch, error) {
+	if l := s.launches[name]; l != nil {
+		return l, nil
+	}
+	args, err := pack.AppendValues(nil, d.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("names: start %q: %w", name, err)
+	}
+	session := c.NewSession()
+	a, err := s.start(d.Script, args, c.Self(), session)
+	if err != nil {
+		return nil, fmt.Errorf("names: start %q: %w", name, err)
+	}
+	l := &launch{addr: a}
+	s.launches[name] = l
+	s.bySess[session] = name
+	s.scripts[a] = d.Script
+	c.Logger().Info("starting", "name", name, "script", d.Script, "addr", a.String())
+	return l, nil
+}
+
+// started ends a launch when its service's init reports.
+func (s *Service) started(c *actor.Context, m *actor.Message) {
+	name, ok := s.bySess[m.Session]
+	if !ok {
+		return
+	}
+	delete(s.bySess, m.Session)
+	l := s.launches[name]
+	delete(s.launches, name)
+	if m.Kind == actor.Fail {
+		err := fmt.Errorf("names: start %q: %w", name, m.Err)
+		for _, w := range l.waiters {
+			c.Fail(w.from, w.session, err)
+		}
+		for _, q := range l.queued {
+			s.refuse(c, q, err)
+			q.Release()
+		}
+		return
+	}
+	// Deliver what was sent to the name before publishing it, so that a
+	// sender's later messages, which find the name in the table, cannot
+	// overtake its earlier ones.
+	for _, q := range l.queued {
+		c.Forward(l.addr, q)
+	}
+	if err := s.register(c, name, l.addr); err != nil {
+		c.Logger().Error("register after start", "name", name, "err", err)
+	}
+	for _, w := range l.waiters {
+		c.Reply(w.from, w.session, l.addr)
+	}
+}
