@@ -38,7 +38,7 @@ type Runtime struct {
 	goService func(string, []byte) (actor.Service, bool, error)
 	protos    protoCache
 
-	names  actor.Addr                          // the name service, if any
+	names  actor.Addr                      // the name service, if any
 	lookup func(string) (actor.Addr, bool) // its table, read directly
 }
 

@@ -36,6 +36,9 @@ type shutdown struct {
 // tick is how often the root checks that stopped services are gone.
 const tick = 5 * time.Millisecond
 
+// loggerGrace is how long the logger may take to write what is queued.
+const loggerGrace = 2 * time.Second
+
 func (s *rootService) begin(c *actor.Context, code int, reason string) {
 	if s.stop.running {
 		return
@@ -134,14 +137,16 @@ func (s *rootService) waitStopped(c *actor.Context) {
 		c.After(tick, st.poll)
 		return
 	}
-	if left > 0 {
+	if left > 0 && st.phase == 1 {
 		c.Logger().Error("services still running at the shutdown deadline", "count", left)
 		st.code = ExitDeadline
 	}
 	if st.phase == 1 {
 		// The core: names, then the logger, which writes what is queued
-		// before its "exit" and then stops.
+		// before its "exit" and then stops. It gets a grace period past
+		// the deadline: losing the log of a late shutdown would hide why.
 		st.phase = 2
+		st.deadline = time.Now().Add(loggerGrace)
 		_ = c.System().Kill(s.rt.names)
 		_ = c.System().Send(s.logger, "exit")
 		s.waitStopped(c)

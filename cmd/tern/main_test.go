@@ -57,6 +57,18 @@ func TestBinary(t *testing.T) {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
 	})
+	t.Run("missed deadline", func(t *testing.T) {
+		out, code := runTern(t, bin, "run", "testdata/slow")
+		if code != 2 || !strings.Contains(out, "missed the shutdown deadline") || !strings.Contains(out, "name=main") || !strings.Contains(out, "cleaning up, slowly") {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("shutdown code", func(t *testing.T) {
+		out, code := runTern(t, bin, "run", "testdata/code")
+		if code != 7 {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
 	t.Run("missing path", func(t *testing.T) {
 		out, code := runTern(t, bin, "run", "testdata/nothing-here")
 		if code != 1 || !strings.Contains(out, "nothing-here") {
@@ -70,34 +82,65 @@ func TestBinary(t *testing.T) {
 		}
 	})
 	t.Run("sigterm", func(t *testing.T) {
-		cmd := exec.Command(bin, "run", "testdata/forever")
-		stderr, _ := cmd.StderrPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := bufio.NewScanner(stderr)
-		up := false
-		for !up && lines.Scan() {
-			up = strings.Contains(lines.Text(), `msg=up`)
-		}
-		if !up {
-			t.Fatal("never came up")
-		}
+		cmd, lines := startTern(t, bin, "testdata/forever")
+		waitLine(t, lines, "msg=up")
 		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() {
-			for lines.Scan() {
-			}
-			done <- cmd.Wait()
-		}()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("exit after SIGTERM: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			t.Fatal("still running 10s after SIGTERM")
+		if code := exitCode(t, cmd, lines); code != 0 {
+			t.Fatalf("exit %d after SIGTERM", code)
 		}
 	})
+	t.Run("second signal", func(t *testing.T) {
+		cmd, lines := startTern(t, bin, "testdata/stubborn")
+		waitLine(t, lines, "msg=up")
+		cmd.Process.Signal(syscall.SIGTERM)
+		waitLine(t, lines, `msg="cleaning up"`)
+		cmd.Process.Signal(syscall.SIGINT)
+		if code := exitCode(t, cmd, lines); code != 3 {
+			t.Fatalf("exit %d after a second signal, want 3", code)
+		}
+	})
+}
+
+func startTern(t *testing.T, bin, dir string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(bin, "run", dir)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, bufio.NewScanner(stderr)
+}
+
+func waitLine(t *testing.T, lines *bufio.Scanner, want string) {
+	t.Helper()
+	for lines.Scan() {
+		if strings.Contains(lines.Text(), want) {
+			return
+		}
+	}
+	t.Fatalf("output ended without %q", want)
+}
+
+func exitCode(t *testing.T, cmd *exec.Cmd, lines *bufio.Scanner) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		for lines.Scan() {
+		}
+		done <- cmd.Wait()
+	}()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(10 * time.Second):
+		t.Fatal("still running 10s after the signal")
+	}
+	return -1
 }

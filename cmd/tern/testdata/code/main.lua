@@ -1,0 +1,2 @@
+local tern = require "tern"
+tern.shutdown(7)

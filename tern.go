@@ -1,0 +1,58 @@
+// Package tern embeds the tern runtime in a Go program: Lua services and
+// Go services, messaging each other, under one root that owns shutdown.
+//
+//	rt, err := tern.New(tern.Config{Bootstrap: "main.lua", Path: []string{"scripts/?.lua"}})
+//	rt.RegisterGo("math", func(args []any) (tern.Service, error) { return mathService{}, nil })
+//	err = rt.Start(ctx)                         // boots; runs main.lua's init
+//	res, err := rt.Call(ctx, "db", "get", "k")  // by name or tern.Addr
+//	err = rt.Shutdown(ctx)                      // the same protocol as SIGTERM
+//	code := rt.Wait()
+//
+// Go values cross into Lua and back as nil, bools, numbers (int64 or
+// float64 when they come back), strings, slices and maps; other types are
+// an error.
+package tern
+
+import (
+	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/names"
+	"github.com/tern-dev/tern/root"
+)
+
+// Runtime is a running tern: see root.Runtime.
+type Runtime = root.Runtime
+
+// Config configures a runtime; config.lua sets the same fields.
+type Config = root.Config
+
+// Decl declares a service started on first use of its name.
+type Decl = names.Decl
+
+// Service is a Go service: Init, Receive, Stopped.
+type Service = actor.Service
+
+// Handlers is a Go service made of one function per command.
+type Handlers = actor.Handlers
+
+// Context is a service's handle on the runtime.
+type Context = actor.Context
+
+// Addr is a service address.
+type Addr = actor.Addr
+
+// GoFactory makes a Go service from its start arguments.
+type GoFactory = root.GoFactory
+
+// New builds a runtime; nothing runs until Start.
+func New(cfg Config) (*Runtime, error) { return root.New(cfg) }
+
+// Load reads the configuration of `tern run path`.
+func Load(path string) (Config, error) { return root.Load(path) }
+
+// Exit codes returned by Runtime.Wait.
+const (
+	ExitOK       = root.ExitOK
+	ExitBoot     = root.ExitBoot
+	ExitDeadline = root.ExitDeadline
+	ExitForced   = root.ExitForced
+)
