@@ -145,6 +145,12 @@ func (s *Service) command(c *actor.Context, m *actor.Message, args []any) error 
 			return err
 		}
 		return s.query(c, name, p)
+	case "resolve":
+		name, err := str(0)
+		if err != nil {
+			return err
+		}
+		return s.resolve(c, name, p)
 	case "unique":
 		name, err := str(0)
 		if err != nil {

@@ -19,6 +19,10 @@ type launch struct {
 // resolve answers p with the address of name, starting its declared
 // service if it is not running.
 func (s *Service) resolve(c *actor.Context, name string, p pending) error {
+	if a, ok := s.table.Lookup(name); ok {
+		c.Reply(p.from, p.session, a)
+		return nil
+	}
 	d, ok := s.declared[name]
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNoName, name)

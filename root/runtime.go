@@ -170,7 +170,7 @@ func (r *Runtime) resolve(ctx context.Context, target any) (actor.Addr, error) {
 		if a, ok := r.table.Lookup(t); ok {
 			return a, nil
 		}
-		res, err := r.sys.Call(ctx, r.names, "query", t)
+		res, err := r.sys.Call(ctx, r.names, "resolve", t)
 		if err != nil {
 			return actor.None, err
 		}
