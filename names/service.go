@@ -156,7 +156,11 @@ func (s *Service) command(c *actor.Context, m *actor.Message, args []any) error 
 		if err != nil {
 			return err
 		}
-		return s.unique(c, name, Decl{Script: name, Args: args[1:]}, p)
+		d, ok := s.declared[name]
+		if !ok {
+			d = Decl{Script: name, Args: args[1:]}
+		}
+		return s.unique(c, name, d, p)
 	case "declare":
 		name, err := str(0)
 		if err != nil {
