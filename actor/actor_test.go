@@ -196,3 +196,35 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// rawCaller calls its target with CallData and answers with what came back.
+type rawCaller struct{ target actor.Addr }
+
+func (r *rawCaller) Init(*actor.Context) error { return nil }
+func (r *rawCaller) Stopped(*actor.Context)    {}
+func (r *rawCaller) Receive(c *actor.Context, m *actor.Message) {
+	if m.Kind != actor.Call {
+		return
+	}
+	from, session := m.From, m.Session
+	c.CallData(r.target, m.Cmd, m.Data, func(reply *actor.Message, err error) {
+		if err != nil {
+			c.Fail(from, session, err)
+			return
+		}
+		c.ReplyData(from, session, reply.Data)
+	})
+}
+
+func TestCallData(t *testing.T) {
+	s := newSystem(t)
+	ctx := context.Background()
+	a, _ := s.Launch(ctx, adder(), actor.SpawnOptions{Name: "adder"})
+	r, _ := s.Launch(ctx, &rawCaller{target: a}, actor.SpawnOptions{Name: "raw"})
+	if res, err := s.Call(ctx, r, "add", 40, 2); err != nil || res[0] != int64(42) {
+		t.Fatalf("raw call: %v %v", res, err)
+	}
+	if _, err := s.Call(ctx, r, "boom"); !errors.Is(err, actor.ErrRemote) {
+		t.Fatalf("raw call error: %v", err)
+	}
+}

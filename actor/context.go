@@ -11,7 +11,7 @@ import (
 type Context struct {
 	p       *proc
 	session uint32
-	calls   map[uint32]*pendingCall // Go continuations waiting for replies
+	calls   map[uint32]pendingCall  // Go continuations waiting for replies
 	owed    map[owedCall]struct{}   // Calls received and not yet answered
 	kept    bool                    // the service kept the current message
 }
@@ -50,10 +50,7 @@ func (c *Context) CallControl(to Addr, ctl any, then func(results []any, err err
 		then(nil, err)
 		return
 	}
-	if c.calls == nil {
-		c.calls = make(map[uint32]*pendingCall)
-	}
-	c.calls[session] = &pendingCall{to: to, then: then}
+	c.await(session, pendingCall{then: then})
 }
 
 // owedCall is a Call this service received: the runtime answers it with
@@ -179,23 +176,47 @@ func (c *Context) Call(to Addr, cmd string, args []any, then func(results []any,
 		then(nil, err)
 		return
 	}
-	if c.calls == nil {
-		c.calls = make(map[uint32]*pendingCall)
-	}
-	c.calls[session] = &pendingCall{to: to, cmd: cmd, then: then}
+	c.await(session, pendingCall{then: then})
 }
 
-type pendingCall struct {
-	to   Addr
-	cmd  string
-	then func([]any, error)
-}
-
-func (k *pendingCall) done(m *Message) {
-	if m.Kind == Fail {
-		k.then(nil, m.Err)
+// CallData is Call without the Go value conversions: data is already
+// packed (internal/pack), and then gets the raw answer, valid only while
+// then runs (nil with an error).
+func (c *Context) CallData(to Addr, cmd string, data []byte, then func(reply *Message, err error)) {
+	session := c.NewSession()
+	m := NewMessage()
+	m.Kind, m.Session, m.Cmd = Call, session, cmd
+	m.Data = append(m.Data[:0], data...)
+	if err := c.post(to, m); err != nil {
+		then(nil, err)
 		return
 	}
-	vals, err := decodeArgs(m.Data)
-	k.then(vals, err)
+	c.await(session, pendingCall{raw: then})
+}
+
+func (c *Context) await(session uint32, k pendingCall) {
+	if c.calls == nil {
+		c.calls = make(map[uint32]pendingCall)
+	}
+	c.calls[session] = k
+}
+
+// pendingCall is a continuation: then for Go values, raw for messages.
+type pendingCall struct {
+	then func([]any, error)
+	raw  func(*Message, error)
+}
+
+func (k pendingCall) done(m *Message) {
+	switch {
+	case k.raw != nil && m.Kind == Fail:
+		k.raw(nil, m.Err)
+	case k.raw != nil:
+		k.raw(m, nil)
+	case m.Kind == Fail:
+		k.then(nil, m.Err)
+	default:
+		vals, err := decodeArgs(m.Data)
+		k.then(vals, err)
+	}
 }

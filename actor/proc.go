@@ -132,7 +132,7 @@ func (p *proc) Receive(c pa.Context) {
 func (p *proc) deliver(m *Message) {
 	defer p.recoverFrom(m)
 	if m.Kind == Reply || m.Kind == Fail {
-		if k := p.ctx.calls[m.Session]; k != nil {
+		if k, ok := p.ctx.calls[m.Session]; ok {
 			delete(p.ctx.calls, m.Session)
 			k.done(m)
 			m.Release()
