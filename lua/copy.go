@@ -239,7 +239,7 @@ func copyWriteSeg(sb *strings.Builder, s copySeg) {
 	default:
 		switch k := s.key.(type) {
 		case glua.LString:
-			if copyIsIdent(string(k)) {
+			if pack.IsIdent(string(k)) {
 				sb.WriteByte('.')
 				sb.WriteString(string(k))
 				return
@@ -264,29 +264,6 @@ func copyWriteSeg(sb *strings.Builder, s copySeg) {
 			sb.WriteString("[<" + copyTypeName(s.key) + ">]")
 		}
 	}
-}
-
-var copyKeywords = map[string]bool{
-	"and": true, "break": true, "do": true, "else": true, "elseif": true,
-	"end": true, "false": true, "for": true, "function": true, "goto": true,
-	"if": true, "in": true, "local": true, "nil": true, "not": true,
-	"or": true, "repeat": true, "return": true, "then": true, "true": true,
-	"until": true, "while": true,
-}
-
-// copyIsIdent reports whether s can be written as t.s in Lua.
-func copyIsIdent(s string) bool {
-	if s == "" || copyKeywords[s] {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9' {
-			continue
-		}
-		return false
-	}
-	return true
 }
 
 // copyMaxPadding bounds how many nil array slots the integer keys of a

@@ -77,7 +77,7 @@ func (e *encError) finish(root string) error {
 func writeKeySeg(sb *strings.Builder, key any) {
 	switch k := key.(type) {
 	case string:
-		if isLuaIdent(k) {
+		if IsIdent(k) {
 			sb.WriteByte('.')
 			sb.WriteString(k)
 			return
@@ -105,8 +105,9 @@ var luaKeywords = map[string]bool{
 	"until": true, "while": true,
 }
 
-// isLuaIdent reports whether s can be written as t.s in Lua.
-func isLuaIdent(s string) bool {
+// IsIdent reports whether s can be written as t.s in Lua (paths in
+// error messages use it).
+func IsIdent(s string) bool {
 	if s == "" || luaKeywords[s] {
 		return false
 	}
