@@ -5,11 +5,11 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/internal/testutil"
 	"go.uber.org/goleak"
 )
 
@@ -151,7 +151,7 @@ func (g *gate) Receive(c *actor.Context, m *actor.Message) {
 func (g *gate) Stopped(*actor.Context) {}
 
 func TestOverloadIsReported(t *testing.T) {
-	var log syncBuf
+	var log testutil.Buffer
 	s := actor.NewSystem(actor.Options{MailboxLimit: 3000, Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	defer s.Close(context.Background())
 	g := &gate{release: make(chan struct{})}
@@ -177,54 +177,5 @@ func TestOverloadIsReported(t *testing.T) {
 		if !strings.Contains(log.String(), "may overload") || !strings.Contains(log.String(), n) {
 			t.Fatalf("no overload warning at %s:\n%s", n, log.String())
 		}
-	}
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// rawCaller calls its target with CallData and answers with what came back.
-type rawCaller struct{ target actor.Addr }
-
-func (r *rawCaller) Init(*actor.Context) error { return nil }
-func (r *rawCaller) Stopped(*actor.Context)    {}
-func (r *rawCaller) Receive(c *actor.Context, m *actor.Message) {
-	if m.Kind != actor.Call {
-		return
-	}
-	from, session := m.From, m.Session
-	c.CallData(r.target, m.Cmd, m.Data, func(reply *actor.Message, err error) {
-		if err != nil {
-			c.Fail(from, session, err)
-			return
-		}
-		c.ReplyData(from, session, reply.Data)
-	})
-}
-
-func TestCallData(t *testing.T) {
-	s := newSystem(t)
-	ctx := context.Background()
-	a, _ := s.Launch(ctx, adder(), actor.SpawnOptions{Name: "adder"})
-	r, _ := s.Launch(ctx, &rawCaller{target: a}, actor.SpawnOptions{Name: "raw"})
-	if res, err := s.Call(ctx, r, "add", 40, 2); err != nil || res[0] != int64(42) {
-		t.Fatalf("raw call: %v %v", res, err)
-	}
-	if _, err := s.Call(ctx, r, "boom"); !errors.Is(err, actor.ErrRemote) {
-		t.Fatalf("raw call error: %v", err)
 	}
 }

@@ -11,9 +11,9 @@ import (
 type Context struct {
 	p       *proc
 	session uint32
-	calls   map[uint32]pendingCall  // Go continuations waiting for replies
-	owed    map[owedCall]struct{}   // Calls received and not yet answered
-	kept    bool                    // the service kept the current message
+	calls   map[uint32]pendingCall // Go continuations waiting for replies
+	owed    map[owedCall]struct{}  // Calls received and not yet answered
+	kept    bool                   // the service kept the current message
 }
 
 // Keep tells the runtime the service keeps m past the end of Receive (to

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/internal/pack"
+	"github.com/tern-dev/tern/internal/testutil"
 	"go.uber.org/goleak"
 )
 
@@ -113,13 +114,7 @@ func TestExitFailsPendingCallers(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 5s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, "condition", cond)
 }
 
 func TestPcallAcrossYields(t *testing.T) {

@@ -1,7 +1,6 @@
 package lua_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -10,37 +9,20 @@ import (
 	"time"
 
 	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/internal/testutil"
 	"github.com/tern-dev/tern/lua"
 )
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type env struct {
 	sys   *actor.System
 	rt    *lua.Runtime
-	log   *syncBuffer
+	log   *testutil.Buffer
 	close func() // stops every service; runs at cleanup too
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	log := &syncBuffer{}
+	log := &testutil.Buffer{}
 	sys := actor.NewSystem(actor.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
 	rt := lua.New(sys, lua.Config{Path: []string{"testdata/?.lua", "testdata/lib/?.lua"}})
 	close := sync.OnceFunc(func() {

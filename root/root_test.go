@@ -1,7 +1,6 @@
 package root
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,30 +11,14 @@ import (
 	"time"
 
 	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/internal/testutil"
 	"github.com/tern-dev/tern/names"
 )
 
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // start boots a runtime on testdata/app with cfg's other fields.
-func start(t *testing.T, cfg Config, setup func(*Runtime)) (*Runtime, *logBuf) {
+func start(t *testing.T, cfg Config, setup func(*Runtime)) (*Runtime, *testutil.Buffer) {
 	t.Helper()
-	log := &logBuf{}
+	log := &testutil.Buffer{}
 	cfg.Path = append(cfg.Path, "testdata/app/?.lua")
 	cfg.LogOutput = log
 	if cfg.ShutdownTimeout == 0 {
@@ -79,13 +62,7 @@ func call(t *testing.T, rt *Runtime, target any, cmd string, args ...any) []any 
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not in 10s: %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, what, cond)
 }
 
 func TestConcurrentFirstLookupsStartOnce(t *testing.T) {
