@@ -19,6 +19,7 @@ function S.exit()
 end
 
 function S.hold(ms)
+	tern.log("holding")
 	tern.sleep(ms)
 	return "held"
 end
