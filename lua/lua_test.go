@@ -372,3 +372,63 @@ func TestLazyLibraries(t *testing.T) {
 		t.Fatalf("strict: %#v", r)
 	}
 }
+
+// probeService sends a broken frame to a target and hands what comes
+// back to got.
+func probeService(got chan<- *actor.Message) actor.Service {
+	return &probe{got: got}
+}
+
+type probe struct {
+	got          chan<- *actor.Message
+	from         actor.Addr
+	session, out uint32
+}
+
+func (p *probe) Init(*actor.Context) error { return nil }
+func (p *probe) Stopped(*actor.Context)    {}
+func (p *probe) Receive(c *actor.Context, m *actor.Message) {
+	switch {
+	case m.Kind == actor.Call && m.Cmd == "send-garbage":
+		args, _ := pack.DecodeValues(m.Data)
+		p.from, p.session = m.From, m.Session
+		bad := actor.NewMessage()
+		p.out = c.NewSession()
+		bad.Kind, bad.Session, bad.Cmd = actor.Call, p.out, "echo"
+		bad.Data = append(bad.Data[:0], 0x02, 0x05, 0xff, 0xff, 0xff) // 2 values, a string of absurd length
+		c.Post(actor.Addr(args[0].(int64)), bad)
+	case (m.Kind == actor.Reply || m.Kind == actor.Fail) && m.Session == p.out:
+		p.got <- &actor.Message{Kind: m.Kind, Err: m.Err}
+		c.Reply(p.from, p.session)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	e := newEnv(t)
+	a := e.launch(t, "echo")
+	got := make(chan *actor.Message, 1)
+	probe, err := e.sys.Launch(t.Context(), probeService(got), actor.SpawnOptions{Name: "probe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.call(t, probe, "send-garbage", a)
+	m := <-got
+	if m.Kind != actor.Fail || !strings.Contains(m.Err.Error(), "corrupt data") || !strings.Contains(m.Err.Error(), `echo(`+a.String()+`): call "echo"`) {
+		t.Fatalf("garbage frame: %v %v", m.Kind, m.Err)
+	}
+	if res := e.call(t, a, "add", 1, 2); res[0] != int64(3) {
+		t.Fatal("service harmed by a broken frame")
+	}
+	// misuse of the API raises clear errors in the caller
+	res := e.call(t, e.launch(t, "misc"), "misuse")
+	for i, want := range []string{
+		"bad argument #1 to call (service address or name expected, got nil)",
+		"bad argument #2 to call (string expected, got table)",
+		`bad argument #1 to send (actor: bad handle in address ":zz")`,
+		"bad argument #1 to sleep (number expected, got string)",
+	} {
+		if !strings.Contains(res[0].([]any)[i].(string), want) {
+			t.Errorf("misuse %d: %q, want %q", i+1, res[0].([]any)[i], want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ package names
 import (
 	"errors"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/tern-dev/tern/actor"
@@ -107,12 +108,8 @@ func (t *Table) removeAddr(a actor.Addr) []string {
 	return gone
 }
 
-// ValidName reports whether s can be a service name: not empty, and not
-// an address (":0000000a").
+// ValidName reports whether s can be a service name: not empty, and
+// without ':', which marks an address (":0000000a").
 func ValidName(s string) bool {
-	if s == "" {
-		return false
-	}
-	_, err := actor.ParseAddr(s)
-	return err != nil
+	return s != "" && !strings.ContainsRune(s, ':')
 }

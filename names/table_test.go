@@ -30,7 +30,7 @@ func TestTableOrderAndRemoval(t *testing.T) {
 }
 
 func TestValidName(t *testing.T) {
-	for name, want := range map[string]bool{"db": true, "": false, ":0000000a": false, "3:0000000a": false, "game.lobby": true} {
+	for name, want := range map[string]bool{"db": true, "": false, ":0000000a": false, "3:0000000a": false, "game.lobby": true, ":zz": false} {
 		if ValidName(name) != want {
 			t.Errorf("ValidName(%q) != %v", name, want)
 		}

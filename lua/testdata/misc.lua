@@ -41,4 +41,17 @@ function S.call_go(target, ...)
 	return tern.call(target, ...)
 end
 
+function S.misuse()
+	local errs = {}
+	local function try(f, ...)
+		local ok, err = pcall(f, ...)
+		errs[#errs + 1] = ok and "no error" or err
+	end
+	try(function() tern.call(nil, "x") end)
+	try(function() tern.call(tern.self(), {}) end)
+	try(function() tern.send(":zz", "x") end)
+	try(function() tern.sleep("soon") end)
+	return errs
+end
+
 return S
