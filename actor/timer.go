@@ -1,23 +1,30 @@
 package actor
 
 import (
-	"container/heap"
+	"runtime"
 	"sync"
 	"time"
 )
 
-// timers is the runtime's one timer queue: a min-heap served by a single
-// goroutine, instead of a Go timer (and a goroutine per firing) for each
-// tern.sleep. A due entry becomes a Timer message in its service's mailbox.
-// Entries due at the same instant fire in the order they were set.
+// timers is the runtime's timer queue: instead of a Go timer (and a
+// goroutine per firing) for each tern.sleep, entries go into min-heaps, one
+// per processor (a service's timers always land in the same shard), each
+// served by one goroutine. A due entry becomes a Timer message in its
+// service's mailbox. Entries due at the same instant fire in the order they
+// were set.
 type timers struct {
+	shards []timerShard
+}
+
+type timerShard struct {
 	sys  *System
 	mu   sync.Mutex
 	h    timerHeap
 	seq  uint64
-	kick chan struct{} // an earlier deadline arrived, or stop
+	kick chan struct{} // an earlier deadline arrived
 	stop chan struct{}
 	done chan struct{}
+	due  []timerEntry // reused batch of due entries, owned by loop
 }
 
 type timerEntry struct {
@@ -27,79 +34,125 @@ type timerEntry struct {
 	session uint32
 }
 
-type timerHeap []timerEntry
-
-func (h timerHeap) Len() int { return len(h) }
-func (h timerHeap) Less(i, j int) bool {
-	return h[i].due < h[j].due || h[i].due == h[j].due && h[i].seq < h[j].seq
-}
-func (h timerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)   { *h = append(*h, x.(timerEntry)) }
-func (h *timerHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
-}
-
 func newTimers(sys *System) *timers {
-	t := &timers{sys: sys, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	go t.loop()
+	t := &timers{shards: make([]timerShard, runtime.GOMAXPROCS(0))}
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.sys = sys
+		sh.kick = make(chan struct{}, 1)
+		sh.stop = make(chan struct{})
+		sh.done = make(chan struct{})
+		go sh.loop()
+	}
 	return t
 }
 
 // add schedules a Timer message with session to reach to after d.
 func (t *timers) add(d time.Duration, to Addr, session uint32) {
-	due := int64(t.sys.Now() + d)
-	t.mu.Lock()
-	t.seq++
-	heap.Push(&t.h, timerEntry{due: due, seq: t.seq, to: to, session: session})
-	first := t.h[0].seq == t.seq
-	t.mu.Unlock()
+	sh := &t.shards[int(to.Handle())%len(t.shards)]
+	due := int64(sh.sys.Now() + d)
+	sh.mu.Lock()
+	sh.seq++
+	sh.h.push(timerEntry{due: due, seq: sh.seq, to: to, session: session})
+	first := sh.h[0].seq == sh.seq
+	sh.mu.Unlock()
 	if first {
 		select {
-		case t.kick <- struct{}{}:
+		case sh.kick <- struct{}{}:
 		default:
 		}
 	}
 }
 
-func (t *timers) loop() {
-	defer close(t.done)
+func (sh *timerShard) loop() {
+	defer close(sh.done)
 	clock := time.NewTimer(time.Hour)
 	defer clock.Stop()
 	for {
-		now := int64(t.sys.Now())
+		now := int64(sh.sys.Now())
+		// Take every due entry under one lock, post them outside it.
+		sh.mu.Lock()
+		for len(sh.h) > 0 && sh.h[0].due <= now {
+			sh.due = append(sh.due, sh.h.pop())
+		}
 		next := int64(-1)
-		t.mu.Lock()
-		for len(t.h) > 0 {
-			if e := t.h[0]; e.due > now {
-				next = e.due
-				break
-			}
-			e := heap.Pop(&t.h).(timerEntry)
-			t.mu.Unlock()
+		if len(sh.h) > 0 {
+			next = sh.h[0].due
+		}
+		sh.mu.Unlock()
+		for _, e := range sh.due {
 			m := NewMessage()
 			m.Kind, m.Session = Timer, e.session
-			_ = t.sys.Post(e.to, m) // the service may be gone: fine
-			t.mu.Lock()
+			_ = sh.sys.Post(e.to, m) // the service may be gone: fine
 		}
-		t.mu.Unlock()
+		sh.due = sh.due[:0]
 		wait := time.Hour
 		if next >= 0 {
-			wait = time.Duration(next - now)
+			wait = time.Duration(next - int64(sh.sys.Now()))
+			if wait <= 0 {
+				continue
+			}
 		}
 		clock.Reset(wait)
 		select {
 		case <-clock.C:
-		case <-t.kick:
-		case <-t.stop:
+		case <-sh.kick:
+		case <-sh.stop:
 			return
 		}
 	}
 }
 
 func (t *timers) close() {
-	close(t.stop)
-	<-t.done
+	for i := range t.shards {
+		close(t.shards[i].stop)
+	}
+	for i := range t.shards {
+		<-t.shards[i].done
+	}
+}
+
+// timerHeap is a binary min-heap by (due, seq), typed so that pushing and
+// popping neither box nor allocate.
+type timerHeap []timerEntry
+
+func (h timerHeap) less(i, j int) bool {
+	return h[i].due < h[j].due || h[i].due == h[j].due && h[i].seq < h[j].seq
+}
+
+func (h *timerHeap) push(e timerEntry) {
+	*h = append(*h, e)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s.less(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *timerHeap) pop() timerEntry {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s = s[:last]
+	for i := 0; ; {
+		l, small := 2*i+1, i
+		if l < len(s) && s.less(l, small) {
+			small = l
+		}
+		if r := l + 1; r < len(s) && s.less(r, small) {
+			small = r
+		}
+		if small == i {
+			break
+		}
+		s[i], s[small] = s[small], s[i]
+		i = small
+	}
+	*h = s
+	return top
 }

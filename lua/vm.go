@@ -211,14 +211,15 @@ func (s *Service) allLibs() {
 	}
 }
 
-// serviceKey is where a VM's registry keeps its *Service.
-const serviceKey = "tern.service"
+// serviceSlot is where a VM's registry keeps its *Service: an array slot
+// (gopher-lua uses only string keys there), so finding it is an index.
+const serviceSlot = 1
 
 // serviceOf finds the Service that owns L. The API functions are shared by
 // every VM (per-VM closures cost an idle service kilobytes), so they look
-// their service up here: one map read.
+// their service up here.
 func serviceOf(L *glua.LState) *Service {
-	return L.G.Registry.RawGetString(serviceKey).(*glua.LUserData).Value.(*Service)
+	return L.G.Registry.RawGetInt(serviceSlot).(*glua.LUserData).Value.(*Service)
 }
 
 // sharedAPI makes the api functions once per process.
@@ -260,7 +261,7 @@ func (s *Service) newVM() error {
 
 	ud := L.NewUserData()
 	ud.Value = s
-	L.G.Registry.RawSetString(serviceKey, ud)
+	L.G.Registry.RawSetInt(serviceSlot, ud)
 	raw := L.CreateTable(0, len(api)+8)
 	for name, f := range sharedAPI() {
 		raw.RawSetString(name, f)
