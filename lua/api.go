@@ -42,6 +42,7 @@ var api = map[string]func(*Service, *glua.LState) int{
 	"uyield":      lUserYield,
 	"names":       lNames,
 	"on_shutdown": lOnShutdown,
+	"require":     lRequire,
 }
 
 // dest is where a call or send goes: an address, or a name the name

@@ -1,8 +1,9 @@
 -- The Lua half of a tern service VM. Go runs this chunk once per VM with
--- (raw, DONE, USER): raw holds the Go primitives (api.go), DONE marks a
--- pooled coroutine's "finished" yield, USER marks a script's own yield.
--- It builds the `tern` module, the yield-safe pcall/xpcall and the
--- pass-through coroutine library, and returns (tern, boot).
+-- (raw, DONE, USER): raw holds the Go primitives (api.go; one table shared
+-- by every VM, so only read here), DONE marks a pooled coroutine's
+-- "finished" yield, USER marks a script's own yield. It builds the `tern`
+-- module, the yield-safe pcall/xpcall and the pass-through coroutine
+-- library, and returns (tern, boot, loop).
 local raw, DONE, USER = ...
 
 local co_create, co_resume, co_status = raw.co_create, raw.co_resume, raw.co_status
@@ -16,7 +17,7 @@ local co_yield = raw.co_yield
 local function loop(f, ...)
 	return loop(co_yield(DONE, f(...)))
 end
-raw.loop = function()
+local function body()
 	return loop(co_yield(DONE))
 end
 
@@ -136,8 +137,6 @@ end
 coroutine = co
 
 ----------------------------------------------------------------------- tern
--- Nothing below keeps `raw` itself: the table is garbage once this chunk
--- has run, which keeps an idle VM smaller.
 local call, calltimeout, newservice = raw.call, raw.calltimeout, raw.newservice
 local response, respond = raw.response, raw.respond
 local sethandlers, getstart = raw.sethandlers, raw.getstart
@@ -208,4 +207,4 @@ local function boot(chunk, ...)
 	end
 end
 
-return tern, boot
+return tern, boot, body

@@ -8,7 +8,7 @@ import (
 // directory, then along the search path. The file is compiled once per
 // process (protoCache); each VM runs it and keeps the result in
 // package.loaded, as Lua's require does.
-func (s *Service) require(L *glua.LState) int {
+func lRequire(s *Service, L *glua.LState) int {
 	name := L.CheckString(1)
 	loaded := s.loaded
 	if v := loaded.RawGetString(name); v != glua.LNil {

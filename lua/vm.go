@@ -222,6 +222,20 @@ func serviceOf(L *glua.LState) *Service {
 	return L.G.Registry.RawGetInt(serviceSlot).(*glua.LUserData).Value.(*Service)
 }
 
+// sharedRaw is the table of primitives the prelude reads (and never
+// writes): the api functions and gopher-lua's own coroutine functions.
+// One per process, read by every VM.
+var sharedRaw = sync.OnceValue(func() *glua.LTable {
+	raw := template().CreateTable(0, len(api)+8)
+	for name, f := range sharedAPI() {
+		raw.RawSetString(name, f)
+	}
+	for _, name := range []string{"create", "resume", "status", "running", "yield"} {
+		raw.RawSetString("co_"+name, sharedFunc(glua.CoroutineLibName, name))
+	}
+	return raw
+})
+
 // sharedAPI makes the api functions once per process.
 var sharedAPI = sync.OnceValue(func() map[string]*glua.LFunction {
 	sharedLibs() // first: the two must not use the template at once
@@ -262,28 +276,21 @@ func (s *Service) newVM() error {
 	ud := L.NewUserData()
 	ud.Value = s
 	L.G.Registry.RawSetInt(serviceSlot, ud)
-	raw := L.CreateTable(0, len(api)+8)
-	for name, f := range sharedAPI() {
-		raw.RawSetString(name, f)
-	}
-	for _, name := range []string{"create", "resume", "status", "running", "yield"} {
-		raw.RawSetString("co_"+name, sharedFunc(glua.CoroutineLibName, name))
-	}
 	done, user := L.CreateTable(0, 0), L.CreateTable(0, 0)
 	s.done, s.user = done, user
 	L.Push(L.NewFunctionFromProto(pre))
-	L.Push(raw)
+	L.Push(sharedRaw())
 	L.Push(done)
 	L.Push(user)
-	if err := L.PCall(3, 2, nil); err != nil {
+	if err := L.PCall(3, 3, nil); err != nil {
 		L.Close()
 		return fmt.Errorf("prelude: %w", err)
 	}
-	tern, boot := L.Get(-2), L.Get(-1)
-	L.Pop(2)
+	tern, boot, loop := L.Get(-3), L.Get(-2), L.Get(-1)
+	L.Pop(3)
 	s.boot = boot.(*glua.LFunction)
-	s.body = L.GetField(raw, "loop").(*glua.LFunction)
-	L.SetGlobal("require", L.NewFunction(s.require))
+	s.body = loop.(*glua.LFunction)
+	L.SetGlobal("require", sharedAPI()["require"])
 	s.loaded.RawSetString("tern", tern)
 	s.loaded.RawSetString("coroutine", L.GetGlobal("coroutine"))
 	s.loaded.RawSetString("_G", L.Get(glua.GlobalsIndex))
