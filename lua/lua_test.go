@@ -362,6 +362,10 @@ func TestLazyLibraries(t *testing.T) {
 	if !reflect.DeepEqual(res[0], want) {
 		t.Fatalf("use:\n got %#v\nwant %#v", res[0], want)
 	}
+	res = e.call(t, a, "protected")
+	if !reflect.DeepEqual(res, []any{false, false, true, true, true, "function", "function"}) {
+		t.Fatalf("shared parts reachable: %#v", res)
+	}
 	res = e.call(t, b, "isolated")
 	if res[0] != true {
 		t.Fatal("a change to string in one VM is seen in another")

@@ -141,7 +141,7 @@ local call, calltimeout, newservice = raw.call, raw.calltimeout, raw.newservice
 local response, respond = raw.response, raw.respond
 local sethandlers, getstart = raw.sethandlers, raw.getstart
 
-local tern = {
+local tern = setmetatable({
 	call = function(addr, cmd, ...)
 		return check(call(addr, cmd, ...))
 	end,
@@ -157,22 +157,7 @@ local tern = {
 			return respond(token, ok, ...)
 		end
 	end,
-	send = raw.send,
-	sleep = raw.sleep,
-	wait = raw.wait,
-	wakeup = raw.wakeup,
-	self = raw.self,
-	now = raw.now,
-	exit = raw.exit,
-	shutdown = raw.shutdown,
-	fork = raw.fork,
-	timeout = raw.timeout,
-	start = raw.start,
-	address = raw.address,
-	log = raw.log,
-	error = raw.logerror,
-	on_shutdown = raw.on_shutdown,
-}
+}, raw.ternmeta) -- send, sleep, log...: Go functions shared by every VM
 
 -- The name service's commands.
 local names = raw.names

@@ -68,7 +68,9 @@ var sharedLibs = sync.OnceValues(func() (map[string]libTable, *glua.LTable) {
 		{glua.CoroutineLibName, glua.OpenCoroutine, nil, false, nil},
 		{glua.TabLibName, glua.OpenTable, nil, true, nil},
 		{glua.MathLibName, glua.OpenMath, nil, true, nil},
-		{glua.DebugLibName, glua.OpenDebug, nil, true, nil},
+		// Not the parts that reach or change what VMs share (the shared
+		// functions' upvalues, the shared tables behind metatables).
+		{glua.DebugLibName, glua.OpenDebug, []string{"traceback", "getinfo", "getlocal", "setlocal", "getupvalue"}, true, nil},
 		{glua.OsLibName, glua.OpenOs, []string{"time", "clock", "date", "getenv", "difftime"}, true, nil},
 	}
 	libs := make(map[string]libTable, len(opens))
@@ -233,8 +235,28 @@ var sharedRaw = sync.OnceValue(func() *glua.LTable {
 	for _, name := range []string{"create", "resume", "status", "running", "yield"} {
 		raw.RawSetString("co_"+name, sharedFunc(glua.CoroutineLibName, name))
 	}
+	// The Go functions of the tern module live in one shared table behind
+	// a protected metatable: each VM's tern table holds only its Lua
+	// wrappers, which keeps an idle VM small.
+	fns := template().CreateTable(0, len(ternGo))
+	for lname, name := range ternGo {
+		fns.RawSetString(lname, sharedAPI()[name])
+	}
+	meta := template().CreateTable(0, 2)
+	meta.RawSetString("__index", fns)
+	meta.RawSetString("__metatable", glua.LFalse)
+	raw.RawSetString("ternmeta", meta)
 	return raw
 })
+
+// ternGo maps tern module names to the api functions that are the module
+// functions themselves (the rest are Lua wrappers in the prelude).
+var ternGo = map[string]string{
+	"send": "send", "sleep": "sleep", "wait": "wait", "wakeup": "wakeup",
+	"self": "self", "now": "now", "exit": "exit", "shutdown": "shutdown",
+	"fork": "fork", "timeout": "timeout", "start": "start", "address": "address",
+	"log": "log", "error": "logerror", "on_shutdown": "on_shutdown",
+}
 
 // sharedAPI makes the api functions once per process.
 var sharedAPI = sync.OnceValue(func() map[string]*glua.LFunction {

@@ -27,6 +27,13 @@ function S.strict()
 	return r
 end
 
+-- what VMs share cannot be reached or changed from a script
+function S.protected()
+	local ok = pcall(setmetatable, tern, {})
+	return getmetatable(tern), ok, debug.setupvalue == nil, debug.getmetatable == nil,
+		debug.setfenv == nil, type(tern.send), type(tern.call)
+end
+
 -- other VMs must not see this VM's changes to shared libraries
 function S.isolated()
 	return string.shout == nil, math.pi
