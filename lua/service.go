@@ -119,11 +119,13 @@ func (s *Service) Receive(c *actor.Context, m *actor.Message) {
 	s.drained()
 }
 
-// Stopped closes the VM. The runtime answers the Calls still owed.
+// Stopped drops the VM; the runtime answers the Calls still owed. It does
+// not call L.Close: that returns the VM's call-frame segments to
+// gopher-lua's global pool without clearing them, so a new VM would take
+// segments whose stale frames keep this dead VM reachable. Dropped, they go
+// with the VM to the garbage collector. (No io library: nothing to close.)
 func (s *Service) Stopped(c *actor.Context) {
-	if s.L != nil {
-		s.L.Close()
-	}
+	s.L, s.threads, s.free, s.waiting, s.tokens, s.timeouts = nil, nil, nil, nil, nil, nil
 }
 
 // request runs the handler for m.Cmd in a new task.
