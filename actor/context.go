@@ -36,10 +36,6 @@ func (c *Context) Forward(to Addr, m *Message) {
 	}
 }
 
-// SetState reports the service's state in listings (ShuttingDown when it
-// starts finishing up).
-func (c *Context) SetState(s State) { c.p.state.Store(int32(s)) }
-
 // CallControl sends a control message (Ctl, e.g. *proto.Shutdown) that
 // expects an answer, and runs then with it, as Call does.
 func (c *Context) CallControl(to Addr, ctl any, then func(results []any, err error)) {
@@ -88,9 +84,6 @@ func (c *Context) Logger() *slog.Logger { return c.p.log }
 
 // System is the system the service runs in.
 func (c *Context) System() *System { return c.p.sys }
-
-// Started is when the service was spawned.
-func (c *Context) Started() time.Time { return c.p.started }
 
 // NewSession returns a session id not in use by this service; it never
 // returns 0, which means "no session".
@@ -145,9 +138,6 @@ func (c *Context) After(d time.Duration, session uint32) {
 // Exit stops the service once the current message is handled. Queued and
 // in-flight Calls are answered with ErrExited.
 func (c *Context) Exit() { c.p.stop() }
-
-// Exiting reports whether the service has been asked to stop.
-func (c *Context) Exiting() bool { return c.p.stopping.Load() }
 
 // Spawn starts a new service; see System.Spawn.
 func (c *Context) Spawn(svc Service, o SpawnOptions) (Addr, error) {

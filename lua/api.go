@@ -117,7 +117,7 @@ func lCall(s *Service, L *glua.LState) int {
 	if err != nil {
 		return fail(L, err.Error())
 	}
-	s.waiting[session] = waiter{co: s.cur, kind: waitCall, addr: to.addr, cmd: cmd}
+	s.waiting[session] = waiter{co: s.cur, kind: waitCall, addr: to.addr, name: to.name, cmd: cmd}
 	return suspend(L)
 }
 
@@ -132,8 +132,8 @@ func lCallTimeout(s *Service, L *glua.LState) int {
 		return fail(L, err.Error())
 	}
 	timer := s.c.NewSession()
-	s.waiting[session] = waiter{co: s.cur, kind: waitCall, partner: timer, addr: to.addr, cmd: cmd}
-	s.waiting[timer] = waiter{co: s.cur, kind: waitTimeout, partner: session, addr: to.addr, cmd: cmd}
+	s.waiting[session] = waiter{co: s.cur, kind: waitCall, partner: timer, addr: to.addr, name: to.name, cmd: cmd}
+	s.waiting[timer] = waiter{co: s.cur, kind: waitTimeout, partner: session, addr: to.addr, name: to.name, cmd: cmd}
 	s.c.After(millis(ms), timer)
 	return suspend(L)
 }

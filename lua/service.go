@@ -53,6 +53,7 @@ type waiter struct {
 	kind    waitKind
 	partner uint32     // calltimeout: the other session of the pair
 	addr    actor.Addr // call target or new service
+	name    string     // call target's name, when called by name
 	cmd     string
 }
 
@@ -179,7 +180,7 @@ func (s *Service) answer(m *actor.Message) {
 		} else {
 			var err error
 			if args, err = unpackLAppend(s.L, args, m.Data); err != nil {
-				args = append(args[:0], glua.LFalse, glua.LString(fmt.Sprintf("call %s %q: bad reply: %v", w.addr, w.cmd, err)))
+				args = append(args[:0], glua.LFalse, glua.LString(fmt.Sprintf("call %s %q: bad reply: %v", dest{w.addr, w.name}, w.cmd, err)))
 			}
 		}
 	}
@@ -202,7 +203,10 @@ func (s *Service) timer(session uint32) {
 	args := s.scratch[:0]
 	if w.kind == waitTimeout {
 		delete(s.waiting, w.partner)
-		name, _ := s.c.System().Lookup(w.addr)
+		name := w.name
+		if name == "" {
+			name, _ = s.c.System().Lookup(w.addr)
+		}
 		err := &actor.Error{Name: name, Addr: w.addr, What: `call "` + w.cmd + `"`, Err: actor.ErrTimeout}
 		args = append(args, glua.LFalse, glua.LString(err.Error()))
 	}
