@@ -2,8 +2,6 @@ package lua
 
 import (
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/names"
@@ -196,162 +194,6 @@ func lNewService(s *Service, L *glua.LState) int {
 	return suspend(L)
 }
 
-func millis(ms glua.LNumber) time.Duration {
-	if ms < 0 {
-		ms = 0
-	}
-	return time.Duration(float64(ms) * float64(time.Millisecond))
-}
-
-// sleep(ms) suspends the task for ms milliseconds.
-func lSleep(s *Service, L *glua.LState) int {
-	ms := L.CheckNumber(1)
-	s.mustYield(L, "tern.sleep")
-	session := s.c.NewSession()
-	s.waiting[session] = waiter{co: s.cur, kind: waitSleep}
-	s.c.After(millis(ms), session)
-	return suspend(L)
-}
-
-// wait([token]) suspends the task until wakeup(token). The token defaults
-// to the running coroutine.
-func lWait(s *Service, L *glua.LState) int {
-	token := L.Get(1)
-	if token == glua.LNil {
-		token = L
-	}
-	s.mustYield(L, "tern.wait")
-	if s.tokens == nil {
-		s.tokens = make(map[glua.LValue]*coro)
-	}
-	if _, taken := s.tokens[token]; taken {
-		L.RaiseError("tern.wait: another task already waits on %s", token.String())
-	}
-	s.tokens[token] = s.cur
-	return suspend(L)
-}
-
-// wakeup(token) -> bool: resumes the task waiting on token after the
-// current one suspends or ends. False if nobody waits on it.
-func lWakeup(s *Service, L *glua.LState) int {
-	token := L.CheckAny(1)
-	co, ok := s.tokens[token]
-	if ok {
-		delete(s.tokens, token)
-		s.ready = append(s.ready, readyTask{co: co})
-	}
-	L.Push(glua.LBool(ok))
-	return 1
-}
-
-// fork(fn, ...) runs fn(...) in a new task after the current one.
-func lFork(s *Service, L *glua.LState) int {
-	fn := L.CheckFunction(1)
-	args := make([]glua.LValue, 0, L.GetTop()-1)
-	for i := 2; i <= L.GetTop(); i++ {
-		args = append(args, L.Get(i))
-	}
-	s.ready = append(s.ready, readyTask{fn: fn, args: args})
-	return 0
-}
-
-// timeout(ms, fn) runs fn in a new task after ms milliseconds.
-func lTimeout(s *Service, L *glua.LState) int {
-	ms, fn := L.CheckNumber(1), L.CheckFunction(2)
-	session := s.c.NewSession()
-	if s.timeouts == nil {
-		s.timeouts = make(map[uint32]glua.LValue)
-	}
-	s.timeouts[session] = fn
-	s.c.After(millis(ms), session)
-	return 0
-}
-
-// start(fn) sets the init function, run with the creator's arguments.
-func lStart(s *Service, L *glua.LState) int {
-	s.start = L.CheckFunction(1)
-	return 0
-}
-
-func lGetStart(s *Service, L *glua.LState) int {
-	if s.start == nil {
-		return 0
-	}
-	L.Push(s.start)
-	return 1
-}
-
-// sethandlers(S): the table the script returned, or nil for none.
-func lSetHandlers(s *Service, L *glua.LState) int {
-	switch v := L.Get(1).(type) {
-	case *glua.LTable:
-		s.handlers = v
-	case *glua.LNilType:
-	default:
-		L.RaiseError("%s: the script must return a table of handlers (or nothing), not a %s", s.script, v.Type())
-	}
-	return 0
-}
-
-func lSelf(s *Service, L *glua.LState) int {
-	L.Push(glua.LNumber(s.c.Self()))
-	return 1
-}
-
-// now() -> milliseconds since the runtime started.
-func lNow(s *Service, L *glua.LState) int {
-	L.Push(glua.LNumber(s.c.System().Now().Milliseconds()))
-	return 1
-}
-
-// exit() stops the service; it does not return when it can suspend.
-func lExit(s *Service, L *glua.LState) int {
-	s.c.Exit()
-	if s.cur != nil && canYield(L, s.cur.th) {
-		return suspend(L) // never resumed
-	}
-	return 0
-}
-
-// shutdown([code]) asks the process to stop every service and exit with
-// code (default 0).
-func lShutdown(s *Service, L *glua.LState) int {
-	code := L.OptInt(1, 0)
-	if s.rt.shutdown == nil {
-		L.RaiseError("tern.shutdown: this runtime has no process to stop")
-	}
-	s.rt.shutdown(code)
-	return 0
-}
-
-func lAddress(s *Service, L *glua.LState) int {
-	L.Push(glua.LString(target(L, 1).String()))
-	return 1
-}
-
-func joinArgs(L *glua.LState) string {
-	var b strings.Builder
-	for i := 1; i <= L.GetTop(); i++ {
-		if i > 1 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(L.ToStringMeta(L.Get(i)).String())
-	}
-	return b.String()
-}
-
-// log(...) and print(...): the arguments, space-separated, at info level.
-func lLog(s *Service, L *glua.LState) int {
-	s.c.Logger().Info(joinArgs(L))
-	return 0
-}
-
-// logerror(...) is tern.error: the same at error level.
-func lLogError(s *Service, L *glua.LState) int {
-	s.c.Logger().Error(joinArgs(L))
-	return 0
-}
-
 // response() -> token: the running task's request will be answered later
 // through respond(token, ok, ...).
 func lResponse(s *Service, L *glua.LState) int {
@@ -401,44 +243,6 @@ func lRespond(s *Service, L *glua.LState) int {
 	return 1
 }
 
-// newco() -> a pooled coroutine for pcall/xpcall.
-func lNewCo(s *Service, L *glua.LState) int {
-	L.Push(s.newCoro(L).th)
-	return 1
-}
-
-// sethandler(co, h) sets (or with nil clears) xpcall's handler.
-func lSetHandler(s *Service, L *glua.LState) int {
-	c := s.threads[L.CheckThread(1)]
-	if c == nil {
-		L.RaiseError("sethandler: not a pooled coroutine")
-	}
-	c.handler = nil
-	if h := L.Get(2); h != glua.LNil {
-		c.handler = h
-	}
-	return 0
-}
-
-// pass(...) yields the values on: a suspension passing up through pcall
-// or a script coroutine towards the scheduler. A script's own yield (USER)
-// only needs to reach the script's resume.
-func lPass(s *Service, L *glua.LState) int {
-	if L.Get(1) == s.user {
-		return lUserYield(s, L)
-	}
-	s.mustYield(L, "yield")
-	return -1
-}
-
-// uyield(USER, ...) is coroutine.yield.
-func lUserYield(s *Service, L *glua.LState) int {
-	if L.Parent == nil || !plainCalls(L) {
-		L.RaiseError("coroutine.yield: cannot yield here (outside a coroutine, or across a metamethod or a Go callback)")
-	}
-	return -1
-}
-
 // names() -> the name service's address, to call its commands
 // (register, query, unique, declare, list) from the prelude.
 func lNames(s *Service, L *glua.LState) int {
@@ -447,11 +251,4 @@ func lNames(s *Service, L *glua.LState) int {
 	}
 	L.Push(glua.LNumber(s.rt.names))
 	return 1
-}
-
-// on_shutdown(fn) sets the function run when the process shuts down;
-// requests in flight finish first, new ones are refused.
-func lOnShutdown(s *Service, L *glua.LState) int {
-	s.onShutdown = L.CheckFunction(1)
-	return 0
 }

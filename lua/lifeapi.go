@@ -1,0 +1,95 @@
+package lua
+
+import (
+	"strings"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// A service's life: init, handlers, identity, exit, shutdown and logging.
+
+// start(fn) sets the init function, run with the creator's arguments.
+func lStart(s *Service, L *glua.LState) int {
+	s.start = L.CheckFunction(1)
+	return 0
+}
+
+func lGetStart(s *Service, L *glua.LState) int {
+	if s.start == nil {
+		return 0
+	}
+	L.Push(s.start)
+	return 1
+}
+
+// sethandlers(S): the table the script returned, or nil for none.
+func lSetHandlers(s *Service, L *glua.LState) int {
+	switch v := L.Get(1).(type) {
+	case *glua.LTable:
+		s.handlers = v
+	case *glua.LNilType:
+	default:
+		L.RaiseError("%s: the script must return a table of handlers (or nothing), not a %s", s.script, v.Type())
+	}
+	return 0
+}
+
+func lSelf(s *Service, L *glua.LState) int {
+	L.Push(glua.LNumber(s.c.Self()))
+	return 1
+}
+
+// exit() stops the service; it does not return when it can suspend.
+func lExit(s *Service, L *glua.LState) int {
+	s.c.Exit()
+	if s.cur != nil && canYield(L, s.cur.th) {
+		return suspend(L) // never resumed
+	}
+	return 0
+}
+
+// shutdown([code]) asks the process to stop every service and exit with
+// code (default 0).
+func lShutdown(s *Service, L *glua.LState) int {
+	code := L.OptInt(1, 0)
+	if s.rt.shutdown == nil {
+		L.RaiseError("tern.shutdown: this runtime has no process to stop")
+	}
+	s.rt.shutdown(code)
+	return 0
+}
+
+func lAddress(s *Service, L *glua.LState) int {
+	L.Push(glua.LString(target(L, 1).String()))
+	return 1
+}
+
+func joinArgs(L *glua.LState) string {
+	var b strings.Builder
+	for i := 1; i <= L.GetTop(); i++ {
+		if i > 1 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(L.ToStringMeta(L.Get(i)).String())
+	}
+	return b.String()
+}
+
+// log(...) and print(...): the arguments, space-separated, at info level.
+func lLog(s *Service, L *glua.LState) int {
+	s.c.Logger().Info(joinArgs(L))
+	return 0
+}
+
+// logerror(...) is tern.error: the same at error level.
+func lLogError(s *Service, L *glua.LState) int {
+	s.c.Logger().Error(joinArgs(L))
+	return 0
+}
+
+// on_shutdown(fn) sets the function run when the process shuts down;
+// requests in flight finish first, new ones are refused.
+func lOnShutdown(s *Service, L *glua.LState) int {
+	s.onShutdown = L.CheckFunction(1)
+	return 0
+}
