@@ -19,7 +19,9 @@ import (
 //   - warnings at doubling queue lengths, like skynet's overload warning;
 //   - no allocation per message: a growable ring under one mutex.
 //
-// System messages (protoactor's Started, Stop, ...) run before user ones.
+// System messages (protoactor's Started, Stop, ...) run before user ones
+// and go through protoactor's actor context, which runs the lifecycle;
+// tern's own *Message goes straight to the service.
 type mailbox struct {
 	mu     sync.Mutex
 	user   ring
@@ -32,6 +34,7 @@ type mailbox struct {
 
 	invoker pa.MessageInvoker
 	disp    pa.Dispatcher
+	deliver func(*Message) // the service's handler for tern messages
 	run     func() // m.process, bound once so scheduling doesn't allocate
 
 	limit  int       // post fails with ErrOverload at this length
@@ -159,6 +162,16 @@ func (m *mailbox) process() {
 				break
 			}
 			m.pending.Add(-1)
+			switch um := msg.(type) {
+			case *Message:
+				if !sys && m.deliver != nil {
+					// tern's own messages skip protoactor's per-message
+					// layers (metrics check, middleware and envelope
+					// switches); protoactor still runs the lifecycle.
+					m.deliver(um)
+					continue
+				}
+			}
 			if sys {
 				m.invoker.InvokeSystemMessage(msg)
 			} else {

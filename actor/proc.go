@@ -64,6 +64,7 @@ func (s *System) Spawn(svc Service, o SpawnOptions) (Addr, error) {
 	p.mb.init(s.limit, func(n int) {
 		p.log.Warn("may overload", "queue", n)
 	})
+	p.mb.deliver = p.deliver
 	p.disp = newParked()
 	// The PID is made before the spawn: Init may run (and stop the
 	// service) before SpawnNamed returns.
