@@ -35,7 +35,7 @@ type mailbox struct {
 	invoker pa.MessageInvoker
 	disp    pa.Dispatcher
 	deliver func(*Message) // the service's handler for tern messages
-	run     func() // m.process, bound once so scheduling doesn't allocate
+	run     func()         // m.process, bound once so scheduling doesn't allocate
 
 	limit  int       // post fails with ErrOverload at this length
 	warnAt int       // next length worth a warning
