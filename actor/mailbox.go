@@ -162,15 +162,12 @@ func (m *mailbox) process() {
 				break
 			}
 			m.pending.Add(-1)
-			switch um := msg.(type) {
-			case *Message:
-				if !sys && m.deliver != nil {
-					// tern's own messages skip protoactor's per-message
-					// layers (metrics check, middleware and envelope
-					// switches); protoactor still runs the lifecycle.
-					m.deliver(um)
-					continue
-				}
+			if um, ok := msg.(*Message); ok && !sys && m.deliver != nil {
+				// tern's own messages skip protoactor's per-message layers
+				// (metrics check, middleware and envelope switches);
+				// protoactor still runs the lifecycle.
+				m.deliver(um)
+				continue
 			}
 			if sys {
 				m.invoker.InvokeSystemMessage(msg)
