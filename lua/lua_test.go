@@ -436,3 +436,17 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestBigValuesAndSelfCalls(t *testing.T) {
+	e := newEnv(t)
+	a, m := e.launch(t, "echo"), e.launch(t, "misc")
+	// 20,000 is far past gopher-lua's default value stack: with a fixed
+	// registry, table.concat and unpack would fail with "registry overflow".
+	res := e.call(t, m, "big", a, 20000)
+	if !reflect.DeepEqual(res, []any{int64(108893), int64(20000), "20000", int64(5000)}) {
+		t.Fatalf("big: %#v", res)
+	}
+	if res := e.call(t, m, "self_call"); res[0] != int64(42) {
+		t.Fatalf("self call: %#v", res)
+	}
+}

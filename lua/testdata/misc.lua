@@ -41,6 +41,26 @@ function S.call_go(target, ...)
 	return tern.call(target, ...)
 end
 
+-- big builds a large table, joins it, and sends it through another service
+function S.big(target, n)
+	local t = {}
+	for i = 1, n do
+		t[i] = tostring(i)
+	end
+	local joined = table.concat(t, ",")
+	local back = tern.call(target, "echo", t)
+	return #joined, #back, back[n], select("#", unpack(t, 1, 5000))
+end
+
+-- self_call calls this very service while handling a call
+function S.self_call()
+	return tern.call(tern.self(), "ping_self", 41)
+end
+
+function S.ping_self(n)
+	return n + 1
+end
+
 function S.misuse()
 	local errs = {}
 	local function try(f, ...)
