@@ -179,3 +179,36 @@ func TestOverloadIsReported(t *testing.T) {
 		}
 	}
 }
+
+// sink signals each message it gets.
+type sink struct{ got chan struct{} }
+
+func (s *sink) Init(*actor.Context) error                 { return nil }
+func (s *sink) Stopped(*actor.Context)                    {}
+func (s *sink) Receive(c *actor.Context, m *actor.Message) { s.got <- struct{}{} }
+
+// The message hot path allocates nothing: a pooled message, posted to a
+// service and handled there.
+func TestSendPathAllocatesNothing(t *testing.T) {
+	s := newSystem(t)
+	k := &sink{got: make(chan struct{})}
+	a, err := s.Launch(context.Background(), k, actor.SpawnOptions{Name: "sink"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func() {
+		m := actor.NewMessage()
+		m.Kind, m.Cmd = actor.Send, "x"
+		m.Data = append(m.Data[:0], 0)
+		if err := s.Post(a, m); err != nil {
+			t.Fatal(err)
+		}
+		<-k.got
+	}
+	for i := 0; i < 100; i++ {
+		send() // warm the pool and the mailbox ring
+	}
+	if n := testing.AllocsPerRun(1000, send); n > 0.1 {
+		t.Fatalf("%.2f allocations per message", n)
+	}
+}
