@@ -183,8 +183,8 @@ func TestOverloadIsReported(t *testing.T) {
 // sink signals each message it gets.
 type sink struct{ got chan struct{} }
 
-func (s *sink) Init(*actor.Context) error                 { return nil }
-func (s *sink) Stopped(*actor.Context)                    {}
+func (s *sink) Init(*actor.Context) error                  { return nil }
+func (s *sink) Stopped(*actor.Context)                     {}
 func (s *sink) Receive(c *actor.Context, m *actor.Message) { s.got <- struct{}{} }
 
 // The message hot path allocates nothing: a pooled message, posted to a
