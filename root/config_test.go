@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tern-dev/tern/names"
 )
 
 func TestLoad(t *testing.T) {
@@ -30,6 +32,20 @@ func TestLoad(t *testing.T) {
 	cfg, err = Load("testdata/good/main.lua")
 	if err != nil || cfg.ShutdownTimeout != DefaultShutdownTimeout || cfg.Bootstrap != "testdata/good/main.lua" {
 		t.Errorf("script: %+v %v", cfg, err)
+	}
+}
+
+func TestLoadServices(t *testing.T) {
+	cfg, err := Load("testdata/declared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]names.Decl{
+		"db":    {Script: "db.lua", Args: []any{"main", int64(3), map[string]any{"pool": int64(4)}}},
+		"cache": {Script: "cache"},
+	}
+	if !reflect.DeepEqual(cfg.Services, want) {
+		t.Fatalf("services: %#v", cfg.Services)
 	}
 }
 

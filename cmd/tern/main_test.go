@@ -69,6 +69,12 @@ func TestBinary(t *testing.T) {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
 	})
+	t.Run("json logs", func(t *testing.T) {
+		out, code := runTern(t, bin, "run", "testdata/json")
+		if code != 0 || !strings.Contains(out, `{"time":`) || !strings.Contains(out, `"msg":"in json","service":"main"`) {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
 	t.Run("missing path", func(t *testing.T) {
 		out, code := runTern(t, bin, "run", "testdata/nothing-here")
 		if code != 1 || !strings.Contains(out, "nothing-here") {

@@ -1,0 +1,3 @@
+local tern = require "tern"
+print("in json")
+tern.shutdown()
