@@ -94,7 +94,7 @@ func (s *Service) launch(c *actor.Context, name string, d Decl) (*launch, error)
 	s.launches[name] = l
 	s.bySess[session] = name
 	s.scripts[a] = d.Script
-	c.Logger().Info("starting", "name", name, "script", d.Script, "addr", a.String())
+	c.Logger().Info("starting", "name", name, "script", d.Script, "at", a.String())
 	return l, nil
 }
 

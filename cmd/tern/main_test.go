@@ -41,7 +41,7 @@ func TestBinary(t *testing.T) {
 	bin := binary(t)
 	t.Run("hello", func(t *testing.T) {
 		out, code := runTern(t, bin, "run", "../../examples/hello")
-		if code != 0 || !strings.Contains(out, "hello, Barbara! (greeting #3)") || !strings.Contains(out, `no such command`) {
+		if code != 0 || !strings.Contains(out, "hello, Barbara! (greeting #3)") || !strings.Contains(out, `no such command`) || !strings.Contains(out, "hello: Ada, Grace, Barbara") {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
 	})

@@ -6,7 +6,9 @@ local greeter = tern.newservice("greeter", counter)
 
 for _, name in ipairs({ "Ada", "Grace", "Barbara" }) do
 	print(tern.call(greeter, "greet", name))
+	tern.call("stats", "saw", name) -- by name: starts "stats" on first use
 end
+print(tern.call("stats", "report"))
 
 -- errors come back to the caller, with the service's name
 local ok, err = pcall(tern.call, greeter, "shout", "nobody")
