@@ -41,6 +41,7 @@ var api = map[string]func(*Service, *glua.LState) int{
 	"names":       lNames,
 	"on_shutdown": lOnShutdown,
 	"require":     lRequire,
+	"forget":      lForget,
 }
 
 // dest is where a call or send goes: an address, or a name the name

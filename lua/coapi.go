@@ -41,3 +41,9 @@ func lUserYield(s *Service, L *glua.LState) int {
 	}
 	return -1
 }
+
+// forget(co) drops a pooled coroutine the prelude's pool has no room for.
+func lForget(s *Service, L *glua.LState) int {
+	delete(s.threads, L.CheckThread(1))
+	return 0
+}

@@ -8,7 +8,7 @@ local raw, DONE, USER = ...
 
 local co_create, co_resume, co_status = raw.co_create, raw.co_resume, raw.co_status
 local pass = raw.pass -- yield a suspension on up towards the scheduler
-local newco, sethandler = raw.newco, raw.sethandler
+local newco, sethandler, forget = raw.newco, raw.sethandler, raw.forget
 local error = error
 
 -- The body of every pooled coroutine (coro.go): run f, yield DONE with its
@@ -34,6 +34,15 @@ end
 -- runs in a pooled coroutine: its yields pass up to the scheduler, the
 -- answers pass back down, and an error ends the coroutine, not the task.
 local pool = {}
+local POOL_MAX = 32 -- a burst of pcalls must not pin its coroutines forever
+
+local function putco(co)
+	if #pool < POOL_MAX then
+		pool[#pool + 1] = co
+	else
+		forget(co)
+	end
+end
 
 local function getco()
 	local n = #pool
@@ -50,7 +59,7 @@ local function pcall_k(co, ok, tag, ...)
 		return false, tag -- raised: co is dead
 	end
 	if tag == DONE then
-		pool[#pool + 1] = co
+		putco(co)
 		return true, ...
 	end
 	return pcall_k(co, co_resume(co, pass(tag, ...)))
@@ -70,7 +79,7 @@ local function xpcall_k(co, ok, tag, ...)
 	end
 	if tag == DONE then
 		sethandler(co, nil)
-		pool[#pool + 1] = co
+		putco(co)
 		return true, ...
 	end
 	return xpcall_k(co, co_resume(co, pass(tag, ...)))
