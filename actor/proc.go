@@ -150,10 +150,12 @@ func (p *proc) deliver(m *Message) {
 		}
 		p.ctx.owed[owedCall{m.From, m.Session}] = struct{}{}
 	}
-	if sd, ok := m.Ctl.(*pb.Shutdown); ok && m.Kind == Control {
-		p.shutdown(sd, m)
-		m.Release()
-		return
+	if m.Kind == Control {
+		if sd, ok := m.Ctl.(*pb.Shutdown); ok {
+			p.shutdown(sd, m)
+			m.Release()
+			return
+		}
 	}
 	p.ctx.kept = false
 	p.svc.Receive(&p.ctx, m)

@@ -80,9 +80,6 @@ func New(sys *actor.System, cfg Config) *Runtime {
 	return &Runtime{sys: sys, path: path, shutdown: cfg.Shutdown, goService: cfg.GoService}
 }
 
-// System is the actor system the runtime runs on.
-func (r *Runtime) System() *actor.System { return r.sys }
-
 // service makes a Service for the script at path (absolute), with packed
 // arguments.
 func (r *Runtime) service(path string, args []byte) *Service {
