@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/names"
@@ -73,20 +74,47 @@ func (s *Service) resolve(L *glua.LState, n int) dest {
 }
 
 // target reads a service address: a number (what tern.self and
-// tern.newservice return) or its printed form ":0000000a".
+// tern.newservice return) or its printed form ":0000000a". Anything else
+// raises, saying what was passed: a number is never truncated into
+// another service's address.
 func target(L *glua.LState, n int) actor.Addr {
 	switch v := L.Get(n).(type) {
 	case glua.LNumber:
-		return actor.Addr(v)
+		a, bad := numAddr(float64(v))
+		if bad != "" {
+			L.ArgError(n, "bad address "+numString(float64(v))+bad)
+		}
+		return a
 	case glua.LString:
 		a, err := actor.ParseAddr(string(v))
 		if err != nil {
 			L.ArgError(n, err.Error())
 		}
+		if a == actor.None {
+			L.ArgError(n, fmt.Sprintf("bad address %q: no service has address 0", string(v)))
+		}
 		return a
 	}
 	L.ArgError(n, "service address or name expected, got "+L.Get(n).Type().String())
 	return actor.None
+}
+
+// maxAddr is the largest address: 16 bits of node, 32 of handle.
+const maxAddr = 1<<48 - 1
+
+// numAddr converts a Lua number to an address, or says why it is none.
+func numAddr(f float64) (actor.Addr, string) {
+	switch {
+	case f != math.Trunc(f): // NaN too
+		return actor.None, ": not an integer"
+	case f < 0:
+		return actor.None, ": negative"
+	case f == 0:
+		return actor.None, ": no service has address 0"
+	case f > maxAddr:
+		return actor.None, ": beyond 48 bits"
+	}
+	return actor.Addr(f), ""
 }
 
 // mustYield raises unless the running task can be suspended from here.
@@ -123,7 +151,7 @@ func lCall(s *Service, L *glua.LState) int {
 // calltimeout(ms, addr, cmd, ...): call, but fail with a timeout error
 // after ms milliseconds; a late answer is dropped.
 func lCallTimeout(s *Service, L *glua.LState) int {
-	ms := L.CheckNumber(1)
+	ms := checkMillis(L, 1, "tern.calltimeout")
 	to, cmd := s.resolve(L, 2), L.CheckString(3)
 	s.mustYield(L, "tern.calltimeout")
 	session, err := s.post(L, to, actor.Call, cmd, 4)
@@ -133,7 +161,7 @@ func lCallTimeout(s *Service, L *glua.LState) int {
 	timer := s.c.NewSession()
 	s.waiting[session] = waiter{co: s.cur, kind: waitCall, partner: timer, addr: to.addr, name: to.name, cmd: cmd}
 	s.waiting[timer] = waiter{co: s.cur, kind: waitTimeout, partner: session, addr: to.addr, name: to.name, cmd: cmd}
-	s.c.After(millis(ms), timer)
+	s.c.After(ms, timer)
 	return suspend(L)
 }
 
@@ -158,7 +186,7 @@ func (s *Service) post(L *glua.LState, to dest, kind actor.Kind, cmd string, fro
 		addr = s.rt.names
 	}
 	m := actor.NewMessage()
-	data, err := packLValues(m.Data[:0], L, from, L.GetTop()-from+1)
+	data, err := packLValues(m.Data[:0], L, from, L.GetTop()-from+1, s.rt.maxMessage)
 	if err != nil {
 		m.Release()
 		return 0, fmt.Errorf("%s %s %q: %w", kind, to, cmd, err)
@@ -182,7 +210,7 @@ func (s *Service) post(L *glua.LState, to dest, kind actor.Kind, cmd string, fro
 func lNewService(s *Service, L *glua.LState) int {
 	script := L.CheckString(1)
 	s.mustYield(L, "tern.newservice")
-	data, err := packLValues(nil, L, 2, L.GetTop()-1)
+	data, err := packLValues(nil, L, 2, L.GetTop()-1, s.rt.maxMessage)
 	if err != nil {
 		return fail(L, "newservice "+script+": "+err.Error())
 	}
@@ -232,7 +260,7 @@ func lRespond(s *Service, L *glua.LState) int {
 		return 1
 	}
 	m := actor.NewMessage()
-	data, err := packLValues(m.Data[:0], L, 3, L.GetTop()-2)
+	data, err := packLValues(m.Data[:0], L, 3, L.GetTop()-2, s.rt.maxMessage)
 	if err != nil {
 		m.Release()
 		s.c.Fail(o.to, o.session, &actor.Error{Name: s.c.Name(), Addr: s.c.Self(), Err: err})

@@ -32,17 +32,21 @@ func copyIntKey(n int) glua.LValue {
 }
 
 // packLValues appends a count and the values L.Get(from) .. L.Get(from+n-1) to b.
+// The values may take at most max bytes (pack.MaxSize when max <= 0): a
+// table shared by several references is packed once per reference, so a
+// small Lua value can stand for an exponentially large message.
 // On error it returns b unchanged and an error naming the offending value
 // (e.g. "cannot copy a function at args[2].handler"); L is not touched.
-func packLValues(b []byte, L *glua.LState, from, n int) ([]byte, error) {
+func packLValues(b []byte, L *glua.LState, from, n, max int) ([]byte, error) {
 	if n < 0 {
 		n = 0
 	}
+	limit := copyLimit(b, max)
 	out := pack.AppendCount(b, n)
 	for i := range n {
 		var err *copyError
-		if out, err = copyPackTop(out, L.Get(from+i)); err != nil {
-			err.arg = i + 1
+		if out, err = copyPackTop(out, L.Get(from+i), limit); err != nil {
+			err.arg, err.max = i+1, limit-len(b)
 			return b, err
 		}
 	}
@@ -50,29 +54,41 @@ func packLValues(b []byte, L *glua.LState, from, n int) ([]byte, error) {
 }
 
 // packLSlice does the same for a slice of values.
-func packLSlice(b []byte, vals []glua.LValue) ([]byte, error) {
+func packLSlice(b []byte, vals []glua.LValue, max int) ([]byte, error) {
+	limit := copyLimit(b, max)
 	out := pack.AppendCount(b, len(vals))
 	for i, v := range vals {
 		var err *copyError
-		if out, err = copyPackTop(out, v); err != nil {
-			err.arg = i + 1
+		if out, err = copyPackTop(out, v, limit); err != nil {
+			err.arg, err.max = i+1, limit-len(b)
 			return b, err
 		}
 	}
 	return out, nil
 }
 
-// copyPackTop packs one top-level value. Scalars take the fast path; the
-// encoder (with its table stack) is only set up for tables.
-func copyPackTop(b []byte, v glua.LValue) ([]byte, *copyError) {
-	if t, ok := v.(*glua.LTable); ok {
-		var e copyEncoder
-		return e.packTable(b, t)
+// copyLimit is the length b may grow to when max bytes are appended.
+func copyLimit(b []byte, max int) int {
+	if max <= 0 {
+		max = pack.MaxSize
 	}
-	return copyPackScalar(b, v)
+	return len(b) + max
 }
 
-func copyPackScalar(b []byte, v glua.LValue) ([]byte, *copyError) {
+// copyPackTop packs one top-level value. Scalars take the fast path; the
+// encoder (with its table stack) is only set up for tables.
+func copyPackTop(b []byte, v glua.LValue, limit int) ([]byte, *copyError) {
+	if t, ok := v.(*glua.LTable); ok {
+		var e copyEncoder
+		e.limit = limit
+		return e.packTable(b, t)
+	}
+	return copyPackScalar(b, v, limit)
+}
+
+// copyPackScalar packs a value that is not a table. A string that would
+// take the payload past limit is an error.
+func copyPackScalar(b []byte, v glua.LValue, limit int) ([]byte, *copyError) {
 	switch x := v.(type) {
 	case nil, *glua.LNilType:
 		return pack.AppendNil(b), nil
@@ -81,6 +97,9 @@ func copyPackScalar(b []byte, v glua.LValue) ([]byte, *copyError) {
 	case glua.LNumber:
 		return pack.AppendNumber(b, float64(x)), nil
 	case glua.LString:
+		if len(b)+len(x) > limit {
+			return b, &copyError{tooBig: true}
+		}
 		return pack.AppendString(b, string(x)), nil
 	}
 	return b, &copyError{what: copyTypeName(v)}
@@ -104,17 +123,21 @@ func copyTypeName(v glua.LValue) string {
 
 // copyEncoder packs nested tables. stack holds the tables on the current
 // path (stack[i] is at depth i+1) for cycle detection; it lives on the Go
-// stack, so packing does not allocate.
+// stack, so packing does not allocate. The payload may not grow past
+// limit bytes: checked before each string and at the start and end of
+// each table, which bounds what shared tables can blow up to at the cost
+// of a comparison, not one per value.
 type copyEncoder struct {
 	stack [pack.MaxDepth]*glua.LTable
 	depth int
+	limit int
 }
 
 func (e *copyEncoder) packValue(b []byte, v glua.LValue) ([]byte, *copyError) {
 	if t, ok := v.(*glua.LTable); ok {
 		return e.packTable(b, t)
 	}
-	return copyPackScalar(b, v)
+	return copyPackScalar(b, v, e.limit)
 }
 
 // packTable packs t with raw access only: the array part 1..t.Len() and then
@@ -127,6 +150,9 @@ func (e *copyEncoder) packTable(b []byte, t *glua.LTable) ([]byte, *copyError) {
 	}
 	if e.depth >= pack.MaxDepth {
 		return b, &copyError{tooDeep: true}
+	}
+	if len(b) > e.limit {
+		return b, &copyError{tooBig: true}
 	}
 	e.stack[e.depth] = t
 	e.depth++
@@ -170,6 +196,9 @@ func (e *copyEncoder) packTable(b []byte, t *glua.LTable) ([]byte, *copyError) {
 	}
 	e.depth--
 	e.stack[e.depth] = nil
+	if len(b) > e.limit {
+		return b, &copyError{tooBig: true}
+	}
 	return pack.AppendTableEnd(b), nil
 }
 
@@ -182,13 +211,17 @@ type copySeg struct {
 }
 
 // copyError reports a value that cannot be copied. The path is collected
-// while the encoder unwinds (innermost segment first) and only formatted
-// by Error.
+// while the encoder or decoder unwinds (innermost segment first) and only
+// formatted by Error.
 type copyError struct {
 	what    string // "function", "table cycle", ...
 	tooDeep bool
-	cycleTo int // for cycles: depth index of the table referred back to
-	arg     int // 1-based position of the top-level value
+	tooBig  bool  // the message grew past max bytes
+	max     int   // the cap, for tooBig
+	inexact bool  // unpacking: an integer a Lua number cannot hold
+	ival    int64 // that integer
+	cycleTo int   // for cycles: depth index of the table referred back to
+	arg     int   // 1-based position of the top-level value
 	segs    []copySeg
 }
 
@@ -214,18 +247,45 @@ func (e *copyError) Error() string {
 	switch {
 	case e.tooDeep:
 		return fmt.Sprintf("table nesting deeper than %d at %s", pack.MaxDepth, at)
+	case e.tooBig:
+		return fmt.Sprintf("message too large (over %d bytes) at %s", e.max, at)
+	case e.inexact:
+		return fmt.Sprintf("integer %d cannot be held exactly by a Lua number (beyond 2^53) at %s", e.ival, at)
 	case e.what == "table cycle":
 		return fmt.Sprintf("cannot copy a table cycle at %s (it refers back to %s)", at, e.path(e.cycleTo))
 	}
 	return fmt.Sprintf("cannot copy a %s at %s", e.what, at)
 }
 
-// Unwrap lets errors.Is(err, pack.ErrTooDeep) match the nesting error.
+// Unwrap lets errors.Is(err, pack.ErrTooDeep) match the nesting error,
+// pack.ErrTooLarge the size error and pack.ErrRange an inexact integer.
 func (e *copyError) Unwrap() error {
-	if e.tooDeep {
+	switch {
+	case e.tooDeep:
 		return pack.ErrTooDeep
+	case e.tooBig:
+		return pack.ErrTooLarge
+	case e.inexact:
+		return pack.ErrRange
 	}
 	return nil
+}
+
+// copyPush adds a path segment to err if it is a copyError (a value Lua
+// cannot hold), not a corrupt frame.
+func copyPush(err error, s copySeg) error {
+	if ce, ok := err.(*copyError); ok {
+		ce.push(s)
+	}
+	return err
+}
+
+// copyArg records the top-level position of a copyError.
+func copyArg(err error, i int) error {
+	if ce, ok := err.(*copyError); ok {
+		ce.arg = i
+	}
+	return err
 }
 
 func copyWriteSeg(sb *strings.Builder, s copySeg) {
@@ -299,11 +359,11 @@ func unpackLValues(L *glua.LState, data []byte) (int, error) {
 		return 0, fmt.Errorf("cannot push %d values onto the Lua stack (room for at most %d)", n, room)
 	}
 	top := L.GetTop()
-	for range n {
+	for i := range n {
 		v, err := d.unpackNext()
 		if err != nil {
 			L.SetTop(top)
-			return 0, err
+			return 0, copyArg(err, i+1)
 		}
 		L.Push(v)
 	}
@@ -338,11 +398,11 @@ func unpackLAppend(L *glua.LState, dst []glua.LValue, data []byte) ([]glua.LValu
 	}
 	orig := len(dst)
 	dst = slices.Grow(dst, n) // n is bounded by len(data)
-	for range n {
+	for i := range n {
 		v, err := d.unpackNext()
 		if err != nil {
 			clear(dst[orig:])
-			return dst[:orig], err
+			return dst[:orig], copyArg(err, i+1)
 		}
 		dst = append(dst, v)
 	}
@@ -371,7 +431,13 @@ func (d *copyDecoder) unpackValue(k pack.Kind) (glua.LValue, error) {
 		}
 		return glua.LFalse, nil
 	case pack.KindInt:
-		return glua.LNumber(d.r.Int()), nil
+		// A Go integer beyond 2^53 may not survive as a float64: raise
+		// rather than round it to another number.
+		i := d.r.Int()
+		if f := float64(i); f >= 1<<63 || int64(f) != i {
+			return nil, &copyError{inexact: true, ival: i}
+		}
+		return glua.LNumber(i), nil
 	case pack.KindFloat:
 		return glua.LNumber(d.r.Float()), nil
 	case pack.KindString:
@@ -390,7 +456,7 @@ func (d *copyDecoder) unpackTable() (glua.LValue, error) {
 	for i := 1; i <= narr; i++ {
 		v, err := d.unpackNext()
 		if err != nil {
-			return nil, err
+			return nil, copyPush(err, copySeg{idx: i})
 		}
 		if v != glua.LNil {
 			t.RawSetInt(i, v)
@@ -408,11 +474,11 @@ func (d *copyDecoder) unpackTable() (glua.LValue, error) {
 		keyOff := d.r.ValueOffset()
 		key, err := d.unpackValue(k)
 		if err != nil {
-			return nil, err
+			return nil, copyPush(err, copySeg{inKey: true})
 		}
 		val, err := d.unpackNext()
 		if err != nil {
-			return nil, err
+			return nil, copyPush(err, copySeg{key: key})
 		}
 		if val == glua.LNil {
 			continue

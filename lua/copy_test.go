@@ -88,14 +88,14 @@ func TestCopyRoundTrip(t *testing.T) {
 			for _, v := range vals {
 				src.Push(v)
 			}
-			b, err := packLValues(nil, src, 1, len(vals))
+			b, err := packLValues(nil, src, 1, len(vals), 0)
 			if err != nil {
 				t.Fatalf("packLValues: %v", err)
 			}
 			src.SetTop(0)
 
 			// packLSlice encodes the same bytes.
-			b2, err := packLSlice(nil, vals)
+			b2, err := packLSlice(nil, vals, 0)
 			if err != nil {
 				t.Fatalf("packLSlice: %v", err)
 			}
@@ -143,7 +143,7 @@ func TestCopyNegativeZeroAndLargeInts(t *testing.T) {
 	L := glua.NewState()
 	defer L.Close()
 	vals := []glua.LValue{glua.LNumber(math.Copysign(0, -1)), glua.LNumber(1 << 62), glua.LNumber(-(1 << 62))}
-	b, err := packLSlice(nil, vals)
+	b, err := packLSlice(nil, vals, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestCopyTableKeysAndMetatables(t *testing.T) {
 		}
 		local t = setmetatable({1, 2, x = 3}, mt)
 		return {[key] = "table key"}, t`)
-	b, err := packLSlice(nil, vals)
+	b, err := packLSlice(nil, vals, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestCopyDAG(t *testing.T) {
 	defer dst.Close()
 
 	vals := copyTestEval(t, src, `local s = {1, x = {2}}; return {s, s, k = s}, s`)
-	b, err := packLSlice(nil, vals)
+	b, err := packLSlice(nil, vals, 0)
 	if err != nil {
 		t.Fatalf("a shared (acyclic) table must copy: %v", err)
 	}
@@ -256,7 +256,7 @@ func TestCopyErrors(t *testing.T) {
 				L.Push(v)
 			}
 			buf := []byte("prefix")
-			out, err := packLValues(buf, L, 2, len(vals))
+			out, err := packLValues(buf, L, 2, len(vals), 0)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -266,7 +266,7 @@ func TestCopyErrors(t *testing.T) {
 			if string(out) != "prefix" {
 				t.Errorf("buffer on error = %q", out)
 			}
-			if _, err2 := packLSlice(nil, vals); err2 == nil || err2.Error() != tt.msg {
+			if _, err2 := packLSlice(nil, vals, 0); err2 == nil || err2.Error() != tt.msg {
 				t.Errorf("packLSlice error = %v", err2)
 			}
 			// The state is untouched and still works.
@@ -293,31 +293,31 @@ func TestCopyErrorsGoValues(t *testing.T) {
 		{L.NewFunction(func(*glua.LState) int { return 0 }), "cannot copy a function at args[2]"},
 	}
 	for _, tt := range tests {
-		if _, err := packLSlice(nil, []glua.LValue{glua.LTrue, tt.v}); err == nil || err.Error() != tt.msg {
+		if _, err := packLSlice(nil, []glua.LValue{glua.LTrue, tt.v}, 0); err == nil || err.Error() != tt.msg {
 			t.Errorf("got %v, want %s", err, tt.msg)
 		}
 		tbl := L.NewTable()
 		tbl.RawSetString("ud", tt.v)
 		want := strings.Replace(tt.msg, "args[2]", "args[1].ud", 1)
-		if _, err := packLSlice(nil, []glua.LValue{tbl}); err == nil || err.Error() != want {
+		if _, err := packLSlice(nil, []glua.LValue{tbl}, 0); err == nil || err.Error() != want {
 			t.Errorf("got %v, want %s", err, want)
 		}
 	}
 
 	// A Go nil in the slice is Lua nil.
-	b, err := packLSlice(nil, []glua.LValue{nil})
+	b, err := packLSlice(nil, []glua.LValue{nil}, 0)
 	if err != nil || string(b) != "\x01\x00" {
 		t.Errorf("packLSlice(nil) = %q, %v", b, err)
 	}
 
 	// Exactly MaxDepth nested tables are fine; the depth error wraps pack.ErrTooDeep.
 	vals := copyTestEval(t, L, "local t = {}; local c = t; for i = 1, 99 do c[1] = {}; c = c[1] end; return t")
-	if _, err := packLSlice(nil, vals); err != nil {
+	if _, err := packLSlice(nil, vals, 0); err != nil {
 		t.Errorf("100 nested tables: %v", err)
 	}
 	vals[0] = L.CreateTable(1, 0)
 	vals[0].(*glua.LTable).RawSetInt(1, copyTestEval(t, L, "local t = {}; local c = t; for i = 1, 99 do c[1] = {}; c = c[1] end; return t")[0])
-	if _, err := packLSlice(nil, vals); !errors.Is(err, pack.ErrTooDeep) {
+	if _, err := packLSlice(nil, vals, 0); !errors.Is(err, pack.ErrTooDeep) {
 		t.Errorf("101 nested tables: %v", err)
 	}
 }
@@ -425,7 +425,7 @@ func TestCopyPackZeroAlloc(t *testing.T) {
 	buf := make([]byte, 0, 256)
 	allocs := testing.AllocsPerRun(1000, func() {
 		var err error
-		if buf, err = packLValues(buf[:0], L, 1, 5); err != nil {
+		if buf, err = packLValues(buf[:0], L, 1, 5, 0); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -435,7 +435,7 @@ func TestCopyPackZeroAlloc(t *testing.T) {
 
 	vals := copyTestEval(t, L, "return {1, 2, 3, x = 'y', nested = {a = true}}")
 	allocs = testing.AllocsPerRun(1000, func() {
-		buf, _ = packLSlice(buf[:0], vals)
+		buf, _ = packLSlice(buf[:0], vals, 0)
 	})
 	if allocs != 0 {
 		t.Errorf("packing a small table: %v allocs, want 0", allocs)
@@ -453,7 +453,7 @@ func BenchmarkCopyPackLValues(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		if buf, err = packLValues(buf[:0], L, 1, len(vals)); err != nil {
+		if buf, err = packLValues(buf[:0], L, 1, len(vals), 0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -464,7 +464,7 @@ func BenchmarkCopyUnpackLValues(b *testing.B) {
 	L := glua.NewState()
 	defer L.Close()
 	vals := copyTestEval(b, L, "return 42, 'service.method', {1, 2, 3, name = 'alice', tags = {'a', 'b'}}")
-	data, err := packLSlice(nil, vals)
+	data, err := packLSlice(nil, vals, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -486,7 +486,7 @@ func FuzzCopyUnpack(f *testing.F) {
 		"return {[{}] = true, [2.5] = 'f', [-1] = false}",
 		"local t = {}; t[300] = 1; return t",
 	} {
-		b, err := packLSlice(nil, copyTestEval(f, L, code))
+		b, err := packLSlice(nil, copyTestEval(f, L, code), 0)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -514,7 +514,7 @@ func FuzzCopyUnpack(f *testing.F) {
 		for i := range vals {
 			vals[i] = L.Get(i + 2)
 		}
-		if _, err := packLSlice(nil, vals); err != nil {
+		if _, err := packLSlice(nil, vals, 0); err != nil {
 			t.Fatalf("re-pack: %v", err)
 		}
 	})

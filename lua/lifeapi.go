@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"math"
 	"strings"
 
 	glua "github.com/yuin/gopher-lua"
@@ -49,9 +50,17 @@ func lExit(s *Service, L *glua.LState) int {
 }
 
 // shutdown([code]) asks the process to stop every service and exit with
-// code (default 0).
+// code (default 0): an integer from 0 to 255, what a process can exit
+// with; anything else raises instead of wrapping around (256 exiting 0).
 func lShutdown(s *Service, L *glua.LState) int {
-	code := L.OptInt(1, 0)
+	code := 0
+	if L.Get(1) != glua.LNil {
+		f := float64(L.CheckNumber(1))
+		if !(f >= 0 && f <= 255 && f == math.Trunc(f)) {
+			L.RaiseError("tern.shutdown: bad argument #1 (code): %s is not an exit code (an integer from 0 to 255)", numString(f))
+		}
+		code = int(f)
+	}
 	if s.rt.shutdown == nil {
 		L.RaiseError("tern.shutdown: this runtime has no process to stop")
 	}

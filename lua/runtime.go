@@ -24,7 +24,16 @@ type Config struct {
 	// GoService, if set, makes the Go service registered under name, for
 	// newservice and the name service; ok is false for unknown names.
 	GoService func(name string, args []byte) (svc actor.Service, ok bool, err error)
+	// MaxMessage caps the packed size of one message's values, in bytes
+	// (a call's or send's arguments, a reply's results, a new service's
+	// arguments); 0 means DefaultMaxMessage. Past it, the send raises
+	// "message too large" naming where the cap was hit.
+	MaxMessage int
 }
+
+// DefaultMaxMessage is the cap on a message's packed size when
+// Config.MaxMessage is 0: 64 MiB.
+const DefaultMaxMessage = pack.MaxSize
 
 // DefaultPath is used when Config.Path is empty.
 var DefaultPath = []string{"./?.lua", "./?/init.lua"}
@@ -37,6 +46,8 @@ type Runtime struct {
 	shutdown  func(code int)
 	goService func(string, []byte) (actor.Service, bool, error)
 	protos    protoCache
+	// maxMessage is Config.MaxMessage, or DefaultMaxMessage.
+	maxMessage int
 
 	names  actor.Addr                      // the name service, if any
 	lookup func(string) (actor.Addr, bool) // its table, read directly
@@ -77,7 +88,11 @@ func New(sys *actor.System, cfg Config) *Runtime {
 	if len(path) == 0 {
 		path = DefaultPath
 	}
-	return &Runtime{sys: sys, path: path, shutdown: cfg.Shutdown, goService: cfg.GoService}
+	maxMessage := cfg.MaxMessage
+	if maxMessage <= 0 {
+		maxMessage = DefaultMaxMessage
+	}
+	return &Runtime{sys: sys, path: path, shutdown: cfg.Shutdown, goService: cfg.GoService, maxMessage: maxMessage}
 }
 
 // service makes a Service for the script at path (absolute), with packed
@@ -89,7 +104,7 @@ func (r *Runtime) service(path string, args []byte) *Service {
 // Launch starts the script as a service with Go values as arguments and
 // waits until its init has run.
 func (r *Runtime) Launch(ctx context.Context, script string, args ...any) (actor.Addr, error) {
-	data, err := packGoArgs(args)
+	data, err := pack.AppendValuesLimit(nil, r.maxMessage, args...)
 	if err != nil {
 		return actor.None, fmt.Errorf("lua: launch %s: %w", script, err)
 	}
@@ -139,9 +154,4 @@ func (r *Runtime) findModule(name, dir string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: %q (tried %s)", ErrNotFound, name, strings.Join(tried, ", "))
-}
-
-// packGoArgs packs Go values as a service's arguments.
-func packGoArgs(args []any) ([]byte, error) {
-	return pack.AppendValues(nil, args...)
 }

@@ -291,7 +291,7 @@ func (s *Service) finished(co *coro, results []glua.LValue) {
 	}
 	if co.session != 0 && !co.deferred {
 		m := actor.NewMessage()
-		data, err := packLSlice(m.Data[:0], results)
+		data, err := packLSlice(m.Data[:0], results, s.rt.maxMessage)
 		if err != nil {
 			m.Release()
 			s.c.Fail(co.from, co.session, s.errorf(co.cmd, fmt.Errorf("cannot return the results: %w", err)))

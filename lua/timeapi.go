@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"math"
+	"strconv"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
@@ -8,20 +10,50 @@ import (
 
 // Timers and waiting: tern.sleep, tern.timeout, tern.wait and tern.wakeup, tern.fork, tern.now.
 
-func millis(ms glua.LNumber) time.Duration {
-	if ms < 0 {
-		ms = 0
+// MaxMillis is the longest duration tern.sleep, tern.timeout,
+// tern.calltimeout and tern.query accept: 30 days, in milliseconds.
+const MaxMillis = 30 * 24 * 3600 * 1000
+
+// checkMillis reads argument n, a duration in milliseconds, for function
+// fname ("tern.sleep"). A negative duration counts as 0 (as in skynet);
+// NaN, an infinity or more than MaxMillis raises an error naming the
+// argument, instead of overflowing time.Duration.
+func checkMillis(L *glua.LState, n int, fname string) time.Duration {
+	ms := float64(L.CheckNumber(n))
+	switch {
+	case ms != ms || math.IsInf(ms, 0):
+		L.RaiseError("%s: bad argument #%d (ms): %s is not a finite duration", fname, n, numString(ms))
+	case ms > MaxMillis:
+		L.RaiseError("%s: bad argument #%d (ms): %s is longer than the maximum of %d ms (30 days)", fname, n, numString(ms), MaxMillis)
+	case ms < 0:
+		return 0
 	}
-	return time.Duration(float64(ms) * float64(time.Millisecond))
+	return time.Duration(ms * float64(time.Millisecond))
+}
+
+// numString formats a Lua number for an error message: integers without
+// an exponent up to 2^63, "inf", "-inf" and "nan" as Lua 5.3 prints them.
+func numString(f float64) string {
+	switch {
+	case f != f:
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case f == math.Trunc(f) && math.Abs(f) < 1<<63:
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 // sleep(ms) suspends the task for ms milliseconds.
 func lSleep(s *Service, L *glua.LState) int {
-	ms := L.CheckNumber(1)
+	ms := checkMillis(L, 1, "tern.sleep")
 	s.mustYield(L, "tern.sleep")
 	session := s.c.NewSession()
 	s.waiting[session] = waiter{co: s.cur, kind: waitSleep}
-	s.c.After(millis(ms), session)
+	s.c.After(ms, session)
 	return suspend(L)
 }
 
@@ -69,13 +101,13 @@ func lFork(s *Service, L *glua.LState) int {
 
 // timeout(ms, fn) runs fn in a new task after ms milliseconds.
 func lTimeout(s *Service, L *glua.LState) int {
-	ms, fn := L.CheckNumber(1), L.CheckFunction(2)
+	ms, fn := checkMillis(L, 1, "tern.timeout"), L.CheckFunction(2)
 	session := s.c.NewSession()
 	if s.timeouts == nil {
 		s.timeouts = make(map[uint32]glua.LValue)
 	}
 	s.timeouts[session] = fn
-	s.c.After(millis(ms), session)
+	s.c.After(ms, session)
 	return 0
 }
 

@@ -26,6 +26,16 @@ var ErrInvalidKey = errors.New("pack: invalid table key")
 // an unsigned integer larger than math.MaxInt64.
 var ErrRange = errors.New("pack: integer out of int64 range")
 
+// MaxSize is the default cap on the size of a payload AppendValues packs:
+// 64 MiB. Shared slices and maps are packed once per reference, so a small
+// value can stand for an exponentially large payload; the cap stops it.
+const MaxSize = 64 << 20
+
+// ErrTooLarge is wrapped by the error AppendValues and AppendValuesLimit
+// return when the payload would grow past its cap, e.g.
+// "pack: message too large (over 67108864 bytes) at args[1][2][1]".
+var ErrTooLarge = errors.New("pack: message too large")
+
 // Kinds of path segments recorded while an encode error unwinds.
 const (
 	segIndex = iota // [n], 1-based slice index
@@ -132,16 +142,39 @@ func outOfRange(v any) *encError {
 // AppendValues appends a payload: the count of vals followed by each value
 // (see AppendValue for the supported types). Errors name the offending
 // value's path, starting with args[i] for the 1-based position i in vals.
-// On error the returned slice is b unchanged.
+// The payload may take at most MaxSize bytes. On error the returned slice
+// is b unchanged.
 func AppendValues(b []byte, vals ...any) ([]byte, error) {
+	return AppendValuesLimit(b, MaxSize, vals...)
+}
+
+// AppendValuesLimit is AppendValues with a cap of max bytes on the
+// payload appended (MaxSize when max <= 0). Past it the error wraps
+// ErrTooLarge and names the value being packed when the cap was hit.
+func AppendValuesLimit(b []byte, max int, vals ...any) ([]byte, error) {
+	if max <= 0 {
+		max = MaxSize
+	}
+	limit := len(b) + max
 	out := AppendCount(b, len(vals))
 	for i, v := range vals {
 		var err *encError
-		if out, err = appendValue(out, v, 0); err != nil {
-			return b, err.finish("args[" + strconv.Itoa(i+1) + "]")
+		if out, err = appendValue(out, v, 0, limit); err != nil {
+			return b, err.sized(max).finish("args[" + strconv.Itoa(i+1) + "]")
 		}
 	}
 	return out, nil
+}
+
+// errTooLarge is returned by appendValue when the payload reached its
+// limit; sized adds the cap to the message.
+func errTooLarge() *encError { return &encError{base: ErrTooLarge} }
+
+func (e *encError) sized(max int) *encError {
+	if e.base == ErrTooLarge {
+		e.detail = "(over " + strconv.Itoa(max) + " bytes)"
+	}
+	return e
 }
 
 // AppendValue appends a single value (no count). Supported Go types are
@@ -154,9 +187,9 @@ func AppendValues(b []byte, vals ...any) ([]byte, error) {
 // offending path starting at "value". On error the returned slice is b
 // unchanged.
 func AppendValue(b []byte, v any) ([]byte, error) {
-	out, err := appendValue(b, v, 0)
+	out, err := appendValue(b, v, 0, len(b)+MaxSize)
 	if err != nil {
-		return b, err.finish("value")
+		return b, err.sized(MaxSize).finish("value")
 	}
 	return out, nil
 }
@@ -164,8 +197,11 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 // Integer is a Go type that packs as an integer, such as actor.Addr.
 type Integer interface{ PackInt() int64 }
 
-// appendValue appends v, which sits inside depth open tables.
-func appendValue(b []byte, v any, depth int) ([]byte, *encError) {
+// appendValue appends v, which sits inside depth open tables. The payload
+// may not grow past limit bytes: that is checked before each string and
+// at the start and end of each table, which bounds what shared references
+// can blow up to without a check per value.
+func appendValue(b []byte, v any, depth, limit int) ([]byte, *encError) {
 	switch x := v.(type) {
 	case nil:
 		return AppendNil(b), nil
@@ -202,8 +238,14 @@ func appendValue(b []byte, v any, depth int) ([]byte, *encError) {
 	case float64:
 		return AppendFloat(b, x), nil
 	case string:
+		if len(b)+len(x) > limit {
+			return b, errTooLarge()
+		}
 		return AppendString(b, x), nil
 	case []byte:
+		if len(b)+len(x) > limit {
+			return b, errTooLarge()
+		}
 		return AppendBytes(b, x), nil
 	}
 
@@ -216,18 +258,24 @@ func appendValue(b []byte, v any, depth int) ([]byte, *encError) {
 		}
 		return b, unsupported(v)
 	}
+	if len(b) > limit {
+		return b, errTooLarge()
+	}
 	switch x := v.(type) {
 	case []any:
 		b = AppendTableStart(b, len(x))
 		for i, e := range x {
 			var err *encError
-			if b, err = appendValue(b, e, depth+1); err != nil {
+			if b, err = appendValue(b, e, depth+1, limit); err != nil {
 				return b, err.push(pathSeg{kind: segIndex, idx: i + 1})
 			}
 		}
 	case []string:
 		b = AppendTableStart(b, len(x))
-		for _, e := range x {
+		for i, e := range x {
+			if len(b)+len(e) > limit {
+				return b, errTooLarge().push(pathSeg{kind: segIndex, idx: i + 1})
+			}
 			b = AppendString(b, e)
 		}
 	case []int:
@@ -248,35 +296,47 @@ func appendValue(b []byte, v any, depth int) ([]byte, *encError) {
 	case map[string]any:
 		b = AppendTableStart(b, 0)
 		for k, e := range x {
+			if len(b)+len(k) > limit {
+				return b, errTooLarge().push(pathSeg{kind: segKey, key: k})
+			}
 			b = AppendString(b, k)
 			var err *encError
-			if b, err = appendValue(b, e, depth+1); err != nil {
+			if b, err = appendValue(b, e, depth+1, limit); err != nil {
 				return b, err.push(pathSeg{kind: segKey, key: k})
 			}
 		}
 	case map[string]string:
 		b = AppendTableStart(b, 0)
 		for k, e := range x {
+			if len(b)+len(k)+len(e) > limit {
+				return b, errTooLarge().push(pathSeg{kind: segKey, key: k})
+			}
 			b = AppendString(AppendString(b, k), e)
 		}
 	case map[string]int:
 		b = AppendTableStart(b, 0)
 		for k, e := range x {
+			if len(b)+len(k) > limit {
+				return b, errTooLarge().push(pathSeg{kind: segKey, key: k})
+			}
 			b = AppendInt(AppendString(b, k), int64(e))
 		}
 	case map[string]float64:
 		b = AppendTableStart(b, 0)
 		for k, e := range x {
+			if len(b)+len(k) > limit {
+				return b, errTooLarge().push(pathSeg{kind: segKey, key: k})
+			}
 			b = AppendFloat(AppendString(b, k), e)
 		}
 	case map[any]any:
 		b = AppendTableStart(b, 0)
 		for k, e := range x {
 			var err *encError
-			if b, err = appendKey(b, k); err != nil {
+			if b, err = appendKey(b, k, limit); err != nil {
 				return b, err
 			}
-			if b, err = appendValue(b, e, depth+1); err != nil {
+			if b, err = appendValue(b, e, depth+1, limit); err != nil {
 				return b, err.push(pathSeg{kind: segKey, key: k})
 			}
 		}
@@ -285,11 +345,14 @@ func appendValue(b []byte, v any, depth int) ([]byte, *encError) {
 	default:
 		return b, unsupported(v)
 	}
+	if len(b) > limit {
+		return b, errTooLarge()
+	}
 	return AppendTableEnd(b), nil
 }
 
 // appendKey appends a map[any]any key.
-func appendKey(b []byte, k any) ([]byte, *encError) {
+func appendKey(b []byte, k any, limit int) ([]byte, *encError) {
 	switch x := k.(type) {
 	case nil:
 		return b, &encError{base: ErrInvalidKey, detail: "nil"}
@@ -307,7 +370,7 @@ func appendKey(b []byte, k any) ([]byte, *encError) {
 		// represent table keys anyway).
 		return b, unsupported(k).push(pathSeg{kind: segInKey})
 	}
-	b, err := appendValue(b, k, MaxDepth)
+	b, err := appendValue(b, k, MaxDepth, limit)
 	if err != nil {
 		err.push(pathSeg{kind: segInKey})
 	}
