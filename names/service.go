@@ -6,6 +6,7 @@ import (
 
 	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/internal/pack"
+	"github.com/tern-dev/tern/internal/ratelog"
 )
 
 // Decl declares a service that starts on the first lookup of its name.
@@ -21,22 +22,19 @@ type Starter func(script string, args []byte, readyTo actor.Addr, session uint32
 
 // Service is the name service actor. It registers names, starts declared
 // services on first use (unique.go), forwards messages sent to a name that
-// is not registered yet, and lists every service.
+// is not registered yet, and lists every service. It answers every Call,
+// now or later; a Call waiting for a name (wait.go) ends at its deadline
+// or when its caller exits.
 type Service struct {
 	table    *Table
 	start    Starter
 	declared map[string]Decl
-	launches map[string]*launch   // names being started
-	bySess   map[uint32]string    // ready session -> name being started
-	queries  map[string][]pending // tern.query callers waiting for a name
+	launches map[string]*launch // names being started
+	bySess   map[uint32]string  // ready session -> name being started
+	waits    waits              // Calls waiting for a name
 	scripts  map[actor.Addr]string
 	stopped  map[string]time.Time // declared names whose service stopped
-}
-
-// pending is a Call waiting for an address.
-type pending struct {
-	from    actor.Addr
-	session uint32
+	warn     ratelog.Limiter      // repeated warnings
 }
 
 // exited tells the name service that a service stopped.
@@ -61,7 +59,7 @@ func New(table *Table, start Starter, declared map[string]Decl) *Service {
 		declared: d,
 		launches: map[string]*launch{},
 		bySess:   map[uint32]string{},
-		queries:  map[string][]pending{},
+		waits:    newWaits(),
 		scripts:  map[actor.Addr]string{},
 		stopped:  map[string]time.Time{},
 	}
@@ -100,6 +98,9 @@ func (s *Service) Receive(c *actor.Context, m *actor.Message) {
 	case actor.Reply, actor.Fail:
 		s.started(c, m)
 		return
+	case actor.Timer:
+		s.expired(c, m.Session)
+		return
 	case actor.Call, actor.Send:
 	default:
 		return
@@ -112,8 +113,19 @@ func (s *Service) Receive(c *actor.Context, m *actor.Message) {
 	if err == nil {
 		err = s.command(c, m, args)
 	}
-	if err != nil && m.Kind == actor.Call {
+	switch {
+	case err == nil:
+	case m.Kind == actor.Call:
 		c.Fail(m.From, m.Session, err)
+	default:
+		s.warn.Warn(c.Logger(), "send to the name service failed", m.Cmd, "cmd", m.Cmd, "from", m.From.String(), "err", err)
+	}
+}
+
+// reply answers p with vals; a Send gets no answer.
+func reply(c *actor.Context, p pending, vals ...any) {
+	if p.session != 0 {
+		c.Reply(p.from, p.session, vals...)
 	}
 }
 
@@ -128,7 +140,14 @@ func (s *Service) command(c *actor.Context, m *actor.Message, args []any) error 
 		}
 		return "", fmt.Errorf("names: %s: argument #%d must be a name (string)", m.Cmd, i+1)
 	}
-	p := pending{m.From, m.Session}
+	p := pending{from: m.From}
+	if m.Kind == actor.Call {
+		p.session = m.Session
+	}
+	timed := func(i int) (err error) { // reads the optional deadline
+		p.deadline, p.timed, err = deadlineArg(m.Cmd, args, i)
+		return err
+	}
 	switch m.Cmd {
 	case "register":
 		name, err := str(0)
@@ -138,16 +157,22 @@ func (s *Service) command(c *actor.Context, m *actor.Message, args []any) error 
 		if err := s.register(c, name, m.From); err != nil {
 			return err
 		}
-		c.Reply(m.From, m.Session)
-	case "query":
+		reply(c, p)
+	case "query": // query(name [, ms])
 		name, err := str(0)
 		if err != nil {
 			return err
 		}
+		if err := timed(1); err != nil {
+			return err
+		}
 		return s.query(c, name, p)
-	case "resolve":
+	case "resolve": // resolve(name [, ms])
 		name, err := str(0)
 		if err != nil {
+			return err
+		}
+		if err := timed(1); err != nil {
 			return err
 		}
 		return s.resolve(c, name, p)
@@ -174,9 +199,11 @@ func (s *Service) command(c *actor.Context, m *actor.Message, args []any) error 
 			return fmt.Errorf("%w: %q", ErrBadName, name)
 		}
 		s.declared[name] = Decl{Script: script, Args: args[2:]}
-		c.Reply(m.From, m.Session)
+		reply(c, p)
 	case "list":
-		c.Reply(m.From, m.Session, s.list(c))
+		reply(c, p, s.list(c))
+	case "stat":
+		reply(c, p, s.stat())
 	default:
 		return &actor.Error{Name: c.Name(), Addr: c.Self(), What: `call "` + m.Cmd + `"`, Err: actor.ErrNoCommand}
 	}
@@ -187,6 +214,9 @@ func (s *Service) register(c *actor.Context, name string, a actor.Addr) error {
 	if !ValidName(name) {
 		return fmt.Errorf("%w: %q", ErrBadName, name)
 	}
+	if a == actor.None {
+		return fmt.Errorf("names: register %q: only a service can register", name)
+	}
 	if old, ok := s.table.Lookup(name); ok && old != a {
 		return fmt.Errorf("%w: %q belongs to %s", ErrTaken, name, old)
 	}
@@ -195,29 +225,33 @@ func (s *Service) register(c *actor.Context, name string, a actor.Addr) error {
 	}
 	s.table.set(name, a)
 	delete(s.stopped, name)
-	for _, q := range s.queries[name] {
-		c.Reply(q.from, q.session, a)
+	if s.launches[name] == nil {
+		s.answer(c, name, anyWait, a)
+	} else { // the starting service registers itself: its start is not over
+		s.answer(c, name, queryWait, a)
 	}
-	delete(s.queries, name)
 	return nil
 }
 
 // query answers with the name's address once there is one: at once, when
-// its declared service has started, or when someone registers it.
+// its declared service has started, or when someone registers it; or
+// fails at its deadline.
 func (s *Service) query(c *actor.Context, name string, p pending) error {
 	if a, ok := s.table.Lookup(name); ok {
-		c.Reply(p.from, p.session, a)
+		reply(c, p, a)
 		return nil
 	}
 	if _, ok := s.declared[name]; ok {
 		return s.resolve(c, name, p)
 	}
-	s.queries[name] = append(s.queries[name], p)
+	s.wait(c, name, p, false)
 	return nil
 }
 
-// exited forgets the names of a service that stopped.
+// exited forgets a service that stopped: its names, and its calls waiting
+// for a name.
 func (s *Service) exited(c *actor.Context, a actor.Addr) {
+	s.callerExited(c, a)
 	delete(s.scripts, a)
 	for _, name := range s.table.removeAddr(a) {
 		if _, ok := s.declared[name]; ok {
@@ -251,4 +285,25 @@ func (s *Service) list(c *actor.Context) []any {
 		out = append(out, map[string]any{"addr": 0, "name": name, "script": d.Script, "state": state})
 	}
 	return out
+}
+
+// stat counts what the name service holds, for tests and diagnostics:
+// every count but names and declared is 0 when nothing is under way.
+func (s *Service) stat() map[string]any {
+	queued := 0
+	for _, l := range s.launches {
+		queued += len(l.queued)
+	}
+	return map[string]any{
+		"waiting":  len(s.waits.all),
+		"names":    len(s.waits.byName),
+		"callers":  len(s.waits.byCaller),
+		"timers":   len(s.waits.byTimer),
+		"launches": len(s.launches),
+		"starting": len(s.bySess),
+		"queued":   queued,
+		"scripts":  len(s.scripts),
+		"declared": len(s.declared),
+		"warnings": s.warn.Len(),
+	}
 }

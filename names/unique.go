@@ -11,16 +11,15 @@ import (
 // while it runs waits on it: all get the same address, or the same error.
 // A failed launch is forgotten, so the next lookup tries again.
 type launch struct {
-	addr    actor.Addr
-	waiters []pending        // callers waiting for the address
-	queued  []*actor.Message // messages sent to the name meanwhile, in order
+	addr   actor.Addr
+	queued []*actor.Message // messages sent to the name meanwhile, in order
 }
 
 // resolve answers p with the address of name, starting its declared
 // service if it is not running.
 func (s *Service) resolve(c *actor.Context, name string, p pending) error {
 	if a, ok := s.table.Lookup(name); ok {
-		c.Reply(p.from, p.session, a)
+		reply(c, p, a)
 		return nil
 	}
 	d, ok := s.declared[name]
@@ -31,17 +30,16 @@ func (s *Service) resolve(c *actor.Context, name string, p pending) error {
 }
 
 // unique answers p with the service registered under name, starting d
-// under that name first if there is none.
+// under that name first if there is none. p waits for the start (wait.go).
 func (s *Service) unique(c *actor.Context, name string, d Decl, p pending) error {
 	if a, ok := s.table.Lookup(name); ok {
-		c.Reply(p.from, p.session, a)
+		reply(c, p, a)
 		return nil
 	}
-	l, err := s.launch(c, name, d)
-	if err != nil {
+	if _, err := s.launch(c, name, d); err != nil {
 		return err
 	}
-	l.waiters = append(l.waiters, p)
+	s.wait(c, name, p, true)
 	return nil
 }
 
@@ -56,23 +54,25 @@ func (s *Service) forward(c *actor.Context, name string, m *actor.Message) {
 	}
 	d, ok := s.declared[name]
 	if !ok {
-		s.refuse(c, m, fmt.Errorf("%w: %q", ErrNoName, name))
+		s.refuse(c, name, m, fmt.Errorf("%w: %q", ErrNoName, name))
 		return
 	}
 	l, err := s.launch(c, name, d)
 	if err != nil {
-		s.refuse(c, m, err)
+		s.refuse(c, name, m, err)
 		return
 	}
 	c.Keep(m)
 	l.queued = append(l.queued, m)
 }
 
-func (s *Service) refuse(c *actor.Context, m *actor.Message, err error) {
+// refuse fails a Call to name with err; a Send is dropped with a warning,
+// one per second and name at most, counting the others (repeated=N).
+func (s *Service) refuse(c *actor.Context, name string, m *actor.Message, err error) {
 	if m.Kind == actor.Call {
 		c.Fail(m.From, m.Session, err)
 	} else {
-		c.Logger().Warn("send to unknown name dropped", "cmd", m.Cmd, "from", m.From.String(), "err", err)
+		s.warn.Warn(c.Logger(), "send to unknown name dropped", name, "name", name, "cmd", m.Cmd, "from", m.From.String(), "err", err)
 	}
 }
 
@@ -109,11 +109,9 @@ func (s *Service) started(c *actor.Context, m *actor.Message) {
 	delete(s.launches, name)
 	if m.Kind == actor.Fail {
 		err := fmt.Errorf("names: start %q: %w", name, m.Err)
-		for _, w := range l.waiters {
-			c.Fail(w.from, w.session, err)
-		}
+		s.failLaunch(c, name, err)
 		for _, q := range l.queued {
-			s.refuse(c, q, err)
+			s.refuse(c, name, q, err)
 			q.Release()
 		}
 		return
@@ -124,10 +122,8 @@ func (s *Service) started(c *actor.Context, m *actor.Message) {
 	for _, q := range l.queued {
 		c.Forward(l.addr, q)
 	}
-	if err := s.register(c, name, l.addr); err != nil {
+	if err := s.register(c, name, l.addr); err != nil { // answers the waits
 		c.Logger().Error("register after start", "name", name, "err", err)
-	}
-	for _, w := range l.waiters {
-		c.Reply(w.from, w.session, l.addr)
+		s.answer(c, name, launchWait, l.addr)
 	}
 }
