@@ -56,3 +56,13 @@ const (
 	ExitDeadline = root.ExitDeadline
 	ExitForced   = root.ExitForced
 )
+
+// Errors of the Runtime's methods, for errors.Is.
+var (
+	// ErrStarted: Start was called twice, or RegisterGo after Start.
+	ErrStarted = root.ErrStarted
+	// ErrNotStarted: Call, Send or Shutdown before Start.
+	ErrNotStarted = root.ErrNotStarted
+	// ErrStopped: the runtime has ended (or ended during Start).
+	ErrStopped = root.ErrStopped
+)

@@ -3,8 +3,10 @@ package root
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -22,6 +24,7 @@ type Config struct {
 	LogLevel        string        // debug, info, warn or error
 	LogFormat       string        // text or json
 	ShutdownTimeout time.Duration // how long each service, and the whole shutdown, may take
+	MaxMessage      int           // the largest packed message, in bytes; 0 is DefaultMaxMessage
 	// Services are declared by name: each starts on the first lookup of
 	// its name (call, send, query, uniqueservice), not at boot.
 	Services map[string]names.Decl
@@ -29,6 +32,11 @@ type Config struct {
 	// For embedding (config.lua cannot set these):
 	LogOutput io.Writer // where logs go; nil is stderr
 	Signals   bool      // SIGINT and SIGTERM shut down (tern run sets it)
+	// SignalC, if set, is a channel the caller has already passed to
+	// signal.Notify for SIGINT and SIGTERM; the runtime reads the signals
+	// from it (it implies Signals). tern run does this before anything
+	// else, so that a signal while the config loads is not lost.
+	SignalC chan os.Signal
 }
 
 // Defaults used when config.lua leaves a field out.
@@ -36,12 +44,22 @@ const (
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "text"
 	DefaultShutdownTimeout = 10 * time.Second
+	DefaultMaxMessage      = 64 << 20
 )
+
+// Limits of config.lua's numbers.
+const (
+	MaxShutdownTimeout = 24 * time.Hour // shutdown_timeout, at most a day
+	MaxMaxMessage      = 1 << 40        // max_message, at most 1 TiB
+)
+
+// configKeys are config.lua's keys.
+var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout", "max_message", "services"}
 
 // Load reads the configuration for `tern run path`: path is a bootstrap
 // script, or a directory holding main.lua and an optional config.lua.
 func Load(path string) (Config, error) {
-	cfg := Config{LogLevel: DefaultLogLevel, LogFormat: DefaultLogFormat, ShutdownTimeout: DefaultShutdownTimeout}
+	cfg := Config{LogLevel: DefaultLogLevel, LogFormat: DefaultLogFormat, ShutdownTimeout: DefaultShutdownTimeout, MaxMessage: DefaultMaxMessage}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return cfg, fmt.Errorf("run %s: %w", path, err)
@@ -87,46 +105,162 @@ func (cfg *Config) readLua(file string) error {
 		return fmt.Errorf("config %s: must return a table, not %s", file, L.Get(-1).Type())
 	}
 	bad := func(field, want string, v glua.LValue) error {
-		return fmt.Errorf("config %s: %s must be %s, not %s", file, field, want, v.Type())
+		return fmt.Errorf("config %s: %s must be %s, not %s", file, field, want, describeValue(v))
 	}
 	var err error
 	t.ForEach(func(k, v glua.LValue) {
 		if err != nil {
 			return
 		}
-		switch k.String() {
+		key, ok := k.(glua.LString)
+		if !ok {
+			err = fmt.Errorf("config %s: keys must be names (%s), not the %s %s", file, strings.Join(configKeys, ", "), k.Type(), k.String())
+			return
+		}
+		switch string(key) {
 		case "path":
 			switch v := v.(type) {
 			case glua.LString:
 				cfg.Path = strings.Split(string(v), ";")
 			case *glua.LTable:
-				v.ForEach(func(_, p glua.LValue) { cfg.Path = append(cfg.Path, p.String()) })
+				err = readList(v, func(i int, p glua.LValue) error {
+					ps, ok := p.(glua.LString)
+					if !ok {
+						return bad(fmt.Sprintf("path[%d]", i), "a string", p)
+					}
+					cfg.Path = append(cfg.Path, string(ps))
+					return nil
+				}, func(k glua.LValue) error {
+					return fmt.Errorf("config %s: path must be a string or a list of strings; it has the key %s", file, describeValue(k))
+				})
 			default:
 				err = bad("path", "a string or a list of strings", v)
 			}
 		case "log_level":
-			cfg.LogLevel = v.String()
+			ls, ok := v.(glua.LString)
+			if !ok {
+				err = bad("log_level", `a string ("debug", "info", "warn" or "error")`, v)
+				return
+			}
+			cfg.LogLevel = string(ls)
 		case "log_format":
-			cfg.LogFormat = v.String()
+			ls, ok := v.(glua.LString)
+			if !ok {
+				err = bad("log_format", `a string ("text" or "json")`, v)
+				return
+			}
+			cfg.LogFormat = string(ls)
 		case "services":
 			err = cfg.readServices(file, v)
 		case "shutdown_timeout":
 			n, ok := v.(glua.LNumber)
-			if !ok || n <= 0 {
-				err = bad("shutdown_timeout", "a positive number of milliseconds", v)
+			ms := float64(n)
+			if !ok || math.IsNaN(ms) || ms <= 0 || ms > float64(MaxShutdownTimeout/time.Millisecond) {
+				err = bad("shutdown_timeout", fmt.Sprintf("a positive number of milliseconds, at most %d (%v)", MaxShutdownTimeout/time.Millisecond, MaxShutdownTimeout), v)
 				return
 			}
-			cfg.ShutdownTimeout = time.Duration(float64(n) * float64(time.Millisecond))
+			cfg.ShutdownTimeout = time.Duration(ms * float64(time.Millisecond))
+		case "max_message":
+			n, ok := v.(glua.LNumber)
+			b := float64(n)
+			if !ok || math.IsNaN(b) || b < 1 || b > MaxMaxMessage || b != math.Trunc(b) {
+				err = bad("max_message", fmt.Sprintf("a whole positive number of bytes, at most %d", int64(MaxMaxMessage)), v)
+				return
+			}
+			cfg.MaxMessage = int(b)
+		default:
+			err = fmt.Errorf("config %s: unknown key %q%s", file, string(key), suggest(string(key), configKeys))
 		}
 	})
 	return err
 }
 
+// describeValue is a value as an error shows it: its type, and a short
+// form of strings and numbers.
+func describeValue(v glua.LValue) string {
+	switch v := v.(type) {
+	case glua.LString:
+		s := string(v)
+		if len(s) > 40 {
+			s = s[:40] + "..."
+		}
+		return fmt.Sprintf("string %q", s)
+	case glua.LNumber:
+		return "number " + v.String()
+	case glua.LBool:
+		return "boolean " + v.String()
+	}
+	return v.Type().String()
+}
+
+// suggest is ` (did you mean "x"?)` for the known key nearest to key, or
+// the list of known keys when none is near.
+func suggest(key string, known []string) string {
+	best, dist := "", -1
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(key), k); dist < 0 || d < dist {
+			best, dist = k, d
+		}
+	}
+	if dist >= 0 && dist <= max(2, len(key)/3) {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	sorted := append([]string(nil), known...)
+	sort.Strings(sorted)
+	return "; known keys: " + strings.Join(sorted, ", ")
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// readList calls item for t[1], t[2], ... t[#t], and other for any key
+// outside that sequence.
+func readList(t *glua.LTable, item func(i int, v glua.LValue) error, other func(k glua.LValue) error) error {
+	n := t.Len()
+	for i := 1; i <= n; i++ {
+		if err := item(i, t.RawGetInt(i)); err != nil {
+			return err
+		}
+	}
+	var err error
+	t.ForEach(func(k, _ glua.LValue) {
+		if err != nil {
+			return
+		}
+		if f, ok := k.(glua.LNumber); ok && float64(f) == math.Trunc(float64(f)) && f >= 1 && int(f) <= n {
+			return
+		}
+		err = other(k)
+	})
+	return err
+}
+
+// serviceKeys are the keys of one entry of services.
+var serviceKeys = []string{"script", "args"}
+
 // readServices reads services = { name = { script = "x.lua", args = {...} } }.
 func (cfg *Config) readServices(file string, v glua.LValue) error {
 	t, ok := v.(*glua.LTable)
 	if !ok {
-		return fmt.Errorf("config %s: services must be a table of name = { script = ..., args = {...} }, not %s", file, v.Type())
+		return fmt.Errorf("config %s: services must be a table of name = { script = ..., args = {...} }, not %s", file, describeValue(v))
 	}
 	cfg.Services = map[string]names.Decl{}
 	var err error
@@ -134,26 +268,51 @@ func (cfg *Config) readServices(file string, v glua.LValue) error {
 		if err != nil {
 			return
 		}
-		name := k.String()
+		ks, isName := k.(glua.LString)
+		name := string(ks)
 		d, ok := v.(*glua.LTable)
-		if !ok || !names.ValidName(name) {
-			err = fmt.Errorf("config %s: services.%s must be a table { script = ..., args = {...} }", file, name)
+		if !isName || !names.ValidName(name) {
+			err = fmt.Errorf("config %s: services: the key %s is not a service name", file, describeValue(k))
+			return
+		}
+		if !ok {
+			err = fmt.Errorf("config %s: services.%s must be a table { script = ..., args = {...} }, not %s", file, name, describeValue(v))
+			return
+		}
+		d.ForEach(func(dk, _ glua.LValue) {
+			if err != nil {
+				return
+			}
+			if s, ok := dk.(glua.LString); !ok || (s != "script" && s != "args") {
+				err = fmt.Errorf("config %s: services.%s: unknown key %s%s", file, name, describeValue(dk), suggest(dk.String(), serviceKeys))
+			}
+		})
+		if err != nil {
 			return
 		}
 		script, ok := d.RawGetString("script").(glua.LString)
 		if !ok {
-			err = fmt.Errorf("config %s: services.%s.script must be a string", file, name)
+			err = fmt.Errorf("config %s: services.%s.script must be a string, not %s", file, name, describeValue(d.RawGetString("script")))
 			return
 		}
 		decl := names.Decl{Script: string(script)}
 		switch args := d.RawGetString("args").(type) {
 		case *glua.LTable:
-			for i := 1; i <= args.Len(); i++ {
-				decl.Args = append(decl.Args, goValue(args.RawGetInt(i)))
+			path := "services." + name + ".args"
+			err = readList(args, func(i int, a glua.LValue) error {
+				g, err := goValue(a, fmt.Sprintf("%s[%d]", path, i), map[*glua.LTable]bool{args: true})
+				decl.Args = append(decl.Args, g)
+				return err
+			}, func(k glua.LValue) error {
+				return fmt.Errorf("%s must be a list; it has the key %s", path, describeValue(k))
+			})
+			if err != nil {
+				err = fmt.Errorf("config %s: %w", file, err)
+				return
 			}
 		case *glua.LNilType:
 		default:
-			err = fmt.Errorf("config %s: services.%s.args must be a list", file, name)
+			err = fmt.Errorf("config %s: services.%s.args must be a list, not %s", file, name, describeValue(args))
 			return
 		}
 		cfg.Services[name] = decl
@@ -161,30 +320,54 @@ func (cfg *Config) readServices(file string, v glua.LValue) error {
 	return err
 }
 
-// goValue turns a config value into a Go value (strings, numbers, bools,
-// nested tables as maps and lists).
-func goValue(v glua.LValue) any {
+// goValue turns a config value into a Go value: strings, numbers, bools,
+// and tables as lists ([]any) or maps with string keys (map[string]any).
+// Anything else (a function, a cycle, a table mixing list and map keys)
+// is an error naming its path.
+func goValue(v glua.LValue, path string, seen map[*glua.LTable]bool) (any, error) {
 	switch v := v.(type) {
 	case glua.LString:
-		return string(v)
+		return string(v), nil
 	case glua.LNumber:
-		if float64(v) == float64(int64(v)) {
-			return int64(v)
+		if float64(v) == math.Trunc(float64(v)) && math.Abs(float64(v)) < 1<<53 {
+			return int64(v), nil
 		}
-		return float64(v)
+		return float64(v), nil
 	case glua.LBool:
-		return bool(v)
+		return bool(v), nil
+	case *glua.LNilType:
+		return nil, nil
 	case *glua.LTable:
+		if seen[v] {
+			return nil, fmt.Errorf("%s: a table that contains itself (a cycle)", path)
+		}
+		seen[v] = true
+		defer delete(seen, v)
 		if n := v.Len(); n > 0 {
 			out := make([]any, 0, n)
-			for i := 1; i <= n; i++ {
-				out = append(out, goValue(v.RawGetInt(i)))
-			}
-			return out
+			err := readList(v, func(i int, e glua.LValue) error {
+				g, err := goValue(e, fmt.Sprintf("%s[%d]", path, i), seen)
+				out = append(out, g)
+				return err
+			}, func(k glua.LValue) error {
+				return fmt.Errorf("%s: a table mixing a list with the key %s", path, describeValue(k))
+			})
+			return out, err
 		}
 		out := map[string]any{}
-		v.ForEach(func(k, e glua.LValue) { out[k.String()] = goValue(e) })
-		return out
+		var err error
+		v.ForEach(func(k, e glua.LValue) {
+			if err != nil {
+				return
+			}
+			ks, ok := k.(glua.LString)
+			if !ok {
+				err = fmt.Errorf("%s: keys must be strings, not %s", path, describeValue(k))
+				return
+			}
+			out[string(ks)], err = goValue(e, path+"."+string(ks), seen)
+		})
+		return out, err
 	}
-	return nil
+	return nil, fmt.Errorf("%s: a %s cannot be a service argument (only strings, numbers, booleans, nil and tables of them)", path, v.Type())
 }

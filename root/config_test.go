@@ -52,7 +52,7 @@ func TestLoadServices(t *testing.T) {
 func TestLoadErrors(t *testing.T) {
 	for dir, want := range map[string]string{
 		"testdata/notable":    "must return a table, not number",
-		"testdata/badtimeout": "shutdown_timeout must be a positive number of milliseconds, not string",
+		"testdata/badtimeout": "shutdown_timeout must be a positive number of milliseconds, at most 86400000 (24h0m0s), not string \"soon\"",
 		"testdata/nomain":     "a directory needs a main.lua",
 		"testdata/absent":     "no such file",
 	} {

@@ -2,20 +2,26 @@ package root
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"time"
 
 	"github.com/tern-dev/tern/actor"
-	"github.com/tern-dev/tern/names"
 	pb "github.com/tern-dev/tern/proto"
 )
 
 // The shutdown protocol, run by the root service:
 //
-//  1. Send Shutdown to every named service, the most recently started
-//     first, one at a time. Each finishes its work in flight (refusing new
-//     requests) and confirms; then it is stopped. A service that does not
-//     confirm within the deadline is named in the log and stopped hard.
-//  2. Stop the anonymous services.
+//  1. Send Shutdown to every service but the core ones, one at a time:
+//     the named services first, then the anonymous ones (the bootstrap
+//     among them), each group in reverse start order (the most recently
+//     started first). Each runs its tern.on_shutdown function, finishes
+//     its work in flight (refusing new requests) and confirms; then it is
+//     stopped. A service that does not confirm within the deadline is
+//     named in the log and stopped hard.
+//  2. Stop what is left (services started during the shutdown), and wait
+//     until every stopped service has finished; one still running at the
+//     deadline (a handler that never returns) is named in the log.
 //  3. Stop the name service, then the logger (it writes everything queued
 //     first), then the root itself: the runtime is done.
 //
@@ -26,11 +32,19 @@ type shutdown struct {
 	running  bool
 	code     int
 	deadline time.Time
-	queue    []names.Named // named services still to shut down
-	current  *names.Named  // waiting for its confirmation
-	timer    uint32        // its deadline's timer session
-	phase    int           // 0: named, 1: anonymous, 2: core
-	poll     uint32        // timer session while waiting for stops
+	queue    []target            // services still to shut down, in order
+	current  *target             // waiting for its confirmation
+	timer    uint32              // its deadline's timer session
+	phase    int                 // 0: Shutdown one by one, 1: the rest, 2: core
+	poll     uint32              // timer session while waiting for stops
+	missed   map[actor.Addr]bool // named in the log already
+}
+
+// target is a service to shut down, as the log names it.
+type target struct {
+	name  string // its registered name, or its service name (script)
+	addr  actor.Addr
+	named bool
 }
 
 // tick is how often the root checks that stopped services are gone.
@@ -43,56 +57,81 @@ func (s *rootService) begin(c *actor.Context, code int, reason string) {
 	if s.stop.running {
 		return
 	}
+	s.rt.stopping.Store(true)
 	st := &s.stop
 	st.running, st.code = true, code
 	st.deadline = time.Now().Add(s.rt.cfg.ShutdownTimeout)
+	st.missed = map[actor.Addr]bool{}
 	c.Logger().Info("shutdown", "reason", reason, "code", code)
-	for _, n := range s.rt.table.Named() {
-		if n.Addr != c.Self() && n.Addr != s.logger && n.Addr != s.rt.names {
-			st.queue = append(st.queue, n)
-		}
-	}
+	st.queue = s.order(c)
 	s.next(c)
 }
 
-// next asks the next named service to shut down.
+// order lists the services to shut down: the named ones, then the
+// anonymous ones, each the most recently started (highest handle) first.
+func (s *rootService) order(c *actor.Context) []target {
+	var named, anon []target
+	for _, in := range c.System().Services() { // oldest first
+		if s.core(c, in.Addr) || in.State == actor.Stopped {
+			continue
+		}
+		if name, ok := s.rt.table.NameOf(in.Addr); ok {
+			named = append(named, target{name: name, addr: in.Addr, named: true})
+		} else {
+			anon = append(anon, target{name: in.Name, addr: in.Addr})
+		}
+	}
+	slices.Reverse(named)
+	slices.Reverse(anon)
+	return append(named, anon...)
+}
+
+// next asks the next service to shut down.
 func (s *rootService) next(c *actor.Context) {
 	st := &s.stop
 	for len(st.queue) > 0 {
 		n := st.queue[0]
 		st.queue = st.queue[1:]
-		if _, alive := c.System().Info(n.Addr); !alive {
+		if in, alive := c.System().Info(n.addr); !alive || in.State == actor.Stopped {
 			continue
 		}
 		left := time.Until(st.deadline)
 		if left <= 0 {
-			s.missed(c, n)
+			s.miss(c, n)
 			continue
 		}
 		st.current = &n
 		st.timer = c.NewSession()
 		c.After(min(left, s.rt.cfg.ShutdownTimeout), st.timer)
-		c.CallControl(n.Addr, &pb.Shutdown{Reason: "process shutdown"}, func(_ []any, err error) {
-			if st.current == nil || st.current.Addr != n.Addr {
+		c.CallControl(n.addr, &pb.Shutdown{Reason: "process shutdown"}, func(_ []any, err error) {
+			if st.current == nil || st.current.addr != n.addr {
 				return // too late: already stopped hard
 			}
 			if err != nil {
-				c.Logger().Warn("shutdown", "name", n.Name, "addr", n.Addr.String(), "err", err)
+				c.Logger().Warn("shutdown", "name", n.name, "at", n.addr.String(), "err", err)
 			}
 			st.current, st.timer = nil, 0
-			_ = c.System().Kill(n.Addr)
+			s.kill(c, n.addr)
 			s.next(c)
 		})
 		return
 	}
-	s.stopAnonymous(c)
+	s.stopRest(c)
 }
 
-// missed stops a service hard that did not confirm in time.
-func (s *rootService) missed(c *actor.Context, n names.Named) {
-	c.Logger().Error("service missed the shutdown deadline; stopping it", "name", n.Name, "addr", n.Addr.String(), "timeout", s.rt.cfg.ShutdownTimeout)
+// miss stops a service hard that did not confirm in time.
+func (s *rootService) miss(c *actor.Context, n target) {
+	c.Logger().Error("service missed the shutdown deadline; stopping it", "name", n.name, "at", n.addr.String(), "named", n.named, "timeout", s.rt.cfg.ShutdownTimeout)
 	s.stop.code = ExitDeadline
-	_ = c.System().Kill(n.Addr)
+	s.stop.missed[n.addr] = true
+	s.kill(c, n.addr)
+}
+
+// kill stops the service at a; one already gone is no error.
+func (s *rootService) kill(c *actor.Context, a actor.Addr) {
+	if err := c.System().Kill(a); err != nil && !errors.Is(err, actor.ErrNoService) {
+		c.Logger().Warn("stop", "at", a.String(), "err", err)
+	}
 }
 
 func (s *rootService) timer(c *actor.Context, session uint32) {
@@ -101,44 +140,56 @@ func (s *rootService) timer(c *actor.Context, session uint32) {
 	case session == st.timer && st.current != nil:
 		n := *st.current
 		st.current, st.timer = nil, 0
-		s.missed(c, n)
+		s.miss(c, n)
 		s.next(c)
 	case session == st.poll:
 		s.waitStopped(c)
 	}
 }
 
-// stopAnonymous stops every service but the core ones.
-func (s *rootService) stopAnonymous(c *actor.Context) {
+// stopRest stops every service but the core ones: those the protocol
+// already stopped, and any started meanwhile.
+func (s *rootService) stopRest(c *actor.Context) {
 	s.stop.phase = 1
 	for _, in := range c.System().Services() {
-		if !s.core(c, in.Addr) {
-			_ = c.System().Kill(in.Addr)
+		if !s.core(c, in.Addr) && in.State != actor.Stopped {
+			s.kill(c, in.Addr)
 		}
 	}
 	s.waitStopped(c)
 }
 
 func (s *rootService) core(c *actor.Context, a actor.Addr) bool {
-	return a == c.Self() || a == s.logger || a == s.rt.names
+	return a == c.Self() || a == s.logger || a == actor.Addr(s.rt.names.Load())
 }
 
-// waitStopped polls until the services of the current phase are gone.
+// waitStopped polls until the services of the current phase are gone:
+// every non-core service in phase 1, the name service and the logger in
+// phase 2.
 func (s *rootService) waitStopped(c *actor.Context) {
 	st := &s.stop
-	left := 0
+	var left []actor.Info
 	for _, in := range c.System().Services() {
-		if st.phase == 1 && !s.core(c, in.Addr) || st.phase == 2 && in.Addr != c.Self() {
-			left++
+		if st.phase == 1 && !s.core(c, in.Addr) || st.phase == 2 && in.Addr != c.Self() && s.core(c, in.Addr) {
+			left = append(left, in)
 		}
 	}
-	if left > 0 && time.Now().Before(st.deadline) {
+	if len(left) > 0 && time.Now().Before(st.deadline) {
 		st.poll = c.NewSession()
 		c.After(tick, st.poll)
 		return
 	}
-	if left > 0 && st.phase == 1 {
-		c.Logger().Error("services still running at the shutdown deadline", "count", left)
+	if len(left) > 0 && st.phase == 1 {
+		for _, in := range left {
+			if !st.missed[in.Addr] {
+				name, _ := s.rt.table.NameOf(in.Addr)
+				if name == "" {
+					name = in.Name
+				}
+				c.Logger().Error("service still running at the shutdown deadline", "name", name, "at", in.Addr.String(), "state", in.State.String())
+				st.missed[in.Addr] = true
+			}
+		}
 		st.code = ExitDeadline
 	}
 	if st.phase == 1 {
@@ -147,8 +198,10 @@ func (s *rootService) waitStopped(c *actor.Context) {
 		// the deadline: losing the log of a late shutdown would hide why.
 		st.phase = 2
 		st.deadline = time.Now().Add(loggerGrace)
-		_ = c.System().Kill(s.rt.names)
-		_ = c.System().Send(s.logger, "exit")
+		s.kill(c, actor.Addr(s.rt.names.Load()))
+		if err := c.System().Send(s.logger, "exit"); err != nil {
+			c.Logger().Warn("stop the logger", "err", err)
+		}
 		s.waitStopped(c)
 		return
 	}
@@ -157,20 +210,32 @@ func (s *rootService) waitStopped(c *actor.Context) {
 
 // finish ends the runtime with code: the root stops, and Wait returns.
 func (s *rootService) finish(c *actor.Context, code int) {
-	s.rt.handler.Detach()
-	c.Logger().Info("stopped", "code", code)
-	s.rt.code = code
+	r := s.rt
+	r.handler.Detach()
+	select {
+	case <-r.done: // forced: the signal goroutine has logged and ended it
+	default:
+		c.Logger().Info("stopped", "code", code)
+	}
+	stuck := len(s.stop.missed)
 	for _, in := range c.System().Services() {
-		if in.Addr != c.Self() {
-			_ = c.System().Kill(in.Addr) // a forced exit leaves some
+		if in.Addr != c.Self() && in.State != actor.Stopped {
+			s.kill(c, in.Addr) // a forced exit leaves some
 		}
 	}
 	c.Exit()
 	go func() {
-		// Close waits for the root's own stop (and any straggler's).
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		// Close waits for the root's own stop (and any straggler's). A
+		// service named stuck will not finish: don't wait long for it.
+		wait := time.Second
+		if stuck > 0 || code == ExitForced {
+			wait = 100 * time.Millisecond
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
-		_ = s.rt.sys.Close(ctx)
-		close(s.rt.done)
+		if err := r.sys.Close(ctx); err != nil && stuck == 0 {
+			r.log.Warn("services left running", "service", "root", "err", err)
+		}
+		r.end(code)
 	}()
 }

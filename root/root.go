@@ -4,10 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/names"
@@ -15,12 +12,15 @@ import (
 )
 
 // Exit codes of `tern run` (and Runtime.Wait). tern.shutdown(code) exits
-// with its code.
+// with its code. `tern run` also exits with ExitUsage for a bad command
+// line, and a Go panic that nothing recovers exits with 2 (the Go
+// runtime's code), which the log tells apart from ExitDeadline.
 const (
-	ExitOK       = 0 // clean shutdown
-	ExitBoot     = 1 // the bootstrap (or a core service) failed to start, or the config is wrong
-	ExitDeadline = 2 // some service did not stop within the shutdown deadline
-	ExitForced   = 3 // a second signal cut the shutdown short
+	ExitOK       = 0  // clean shutdown
+	ExitBoot     = 1  // the bootstrap (or a core service) failed to start, or the config is wrong
+	ExitDeadline = 2  // some service did not stop within the shutdown deadline
+	ExitForced   = 3  // a second signal cut the shutdown short
+	ExitUsage    = 64 // tern run: bad command line (EX_USAGE)
 )
 
 // rootService is the root actor. Boot, in order: logger, name service,
@@ -30,13 +30,19 @@ type rootService struct {
 	rt     *Runtime
 	logger actor.Addr
 	boot   uint32 // session of the bootstrap's start
-	sigs   chan os.Signal
 	stop   shutdown
 }
 
 func (s *rootService) Init(c *actor.Context) error {
 	r := s.rt
 	log := c.Logger()
+	// 0. The root's address, before anything can ask for a shutdown; and
+	// a shutdown asked for before the root ran (an early signal).
+	r.mu.Lock()
+	r.root = c.Self()
+	pending := r.pending
+	r.pending = nil
+	r.mu.Unlock()
 	// 1. The logger: from here on, records are written on its goroutine.
 	la, err := c.Spawn(logger.Service{}, actor.SpawnOptions{Name: "logger", Script: "go:logger"})
 	if err != nil {
@@ -53,10 +59,19 @@ func (s *rootService) Init(c *actor.Context) error {
 	if err != nil {
 		return s.bootFailed(c, fmt.Errorf("names: %w", err))
 	}
-	r.names = na
 	r.lua.SetNames(na, r.table.Lookup)
-	if r.cfg.Signals {
-		s.watchSignals(c)
+	r.names.Store(uint64(na))
+	if pending != nil {
+		// A shutdown during boot is no boot failure: the bootstrap is not
+		// started, and the exit code is the shutdown's.
+		log.Info("shutdown during boot", "reason", pending.reason)
+		r.boot <- fmt.Errorf("root: %w: shutdown during boot (%s)", ErrStopped, pending.reason)
+		if pending.forced {
+			s.finish(c, ExitForced)
+			return nil
+		}
+		s.begin(c, pending.code, pending.reason)
+		return nil
 	}
 	// 3. The bootstrap service.
 	if r.cfg.Bootstrap == "" {
@@ -85,46 +100,42 @@ func (s *rootService) Receive(c *actor.Context, m *actor.Message) {
 	case actor.Reply, actor.Fail:
 		if m.Session == s.boot && s.boot != 0 {
 			s.boot = 0
-			if m.Kind == actor.Fail {
-				s.bootFailed(c, m.Err)
-			} else {
+			switch {
+			case m.Kind == actor.Reply:
 				s.rt.boot <- nil
+			case s.stop.running:
+				// The shutdown stopped the bootstrap before its init ended:
+				// no boot failure, and the exit code stays the shutdown's.
+				c.Logger().Info("shutdown during boot", "bootstrap", s.rt.cfg.Bootstrap, "err", m.Err)
+				s.rt.boot <- fmt.Errorf("root: %w: shutdown during boot: %w", ErrStopped, m.Err)
+			default:
+				s.bootFailed(c, m.Err)
 			}
 		}
 	case actor.Control:
-		if req, ok := m.Ctl.(stopRequest); ok {
-			if req.signal && s.stop.running {
-				c.Logger().Error("second signal: exiting now")
+		switch req := m.Ctl.(type) {
+		case stopRequest:
+			if req.forced {
 				s.finish(c, ExitForced)
 				return
 			}
 			s.begin(c, req.code, req.reason)
+		default:
+			if m.Session != 0 {
+				c.Fail(m.From, m.Session, &actor.Error{Name: c.Name(), Addr: c.Self(), What: fmt.Sprintf("control %T", m.Ctl), Err: actor.ErrNoCommand})
+			}
 		}
+	case actor.Call:
+		// The root serves no commands, but answers every call.
+		c.Fail(m.From, m.Session, &actor.Error{Name: c.Name(), Addr: c.Self(), What: `call "` + m.Cmd + `"`, Err: actor.ErrNoCommand})
+	case actor.Send:
+		c.Logger().Warn("send to the root dropped: it serves no commands", "cmd", m.Cmd, "from", m.From.String())
 	case actor.Timer:
 		s.timer(c, m.Session)
 	}
 }
 
-func (s *rootService) Stopped(*actor.Context) {
-	if s.sigs != nil {
-		signal.Stop(s.sigs)
-		close(s.sigs)
-	}
-}
-
-// watchSignals turns SIGINT and SIGTERM into stopRequests to the root.
-func (s *rootService) watchSignals(c *actor.Context) {
-	s.sigs = make(chan os.Signal, 2)
-	signal.Notify(s.sigs, syscall.SIGINT, syscall.SIGTERM)
-	sys, self := c.System(), c.Self()
-	go func(sigs chan os.Signal) {
-		for sig := range sigs {
-			m := actor.NewMessage()
-			m.Kind, m.Ctl = actor.Control, stopRequest{code: ExitOK, reason: "signal " + sig.String(), signal: true}
-			_ = sys.Post(self, m)
-		}
-	}(s.sigs)
-}
+func (s *rootService) Stopped(*actor.Context) {}
 
 // newHandler builds the process log handler: slog text or JSON at a level.
 func newHandler(w io.Writer, level, format string) (slog.Handler, error) {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/tern-dev/tern/root"
 )
@@ -17,7 +19,12 @@ import (
 var Version = "0.1.0-dev"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// Catch SIGINT and SIGTERM before anything else: a signal while the
+	// config loads or the runtime boots then gives a clean shutdown, not
+	// the default death by signal (exit 130 or 143, no log line).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, sigs))
 }
 
 const usage = `usage:
@@ -26,13 +33,16 @@ const usage = `usage:
   tern version     print the version
 
 exit codes: 0 clean, N from tern.shutdown(N), 1 boot failure,
-            2 shutdown deadline missed, 3 forced by a second signal
+            2 shutdown deadline missed (or a Go panic), 3 forced by a
+            second signal, 64 bad command line
 `
 
-func run(args []string, stdout, stderr io.Writer) int {
+// run runs the command line args; sigs, if not nil, already receives
+// SIGINT and SIGTERM.
+func run(args []string, stdout, stderr io.Writer, sigs chan os.Signal) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return 2
+		return root.ExitUsage
 	}
 	switch args[0] {
 	case "version", "-version", "--version":
@@ -41,29 +51,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "run":
 		if len(args) != 2 {
 			fmt.Fprint(stderr, usage)
-			return 2
+			return root.ExitUsage
 		}
-		return runPath(args[1], stderr)
+		return runPath(args[1], stderr, sigs)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
 	fmt.Fprintf(stderr, "tern: unknown command %q\n%s", args[0], usage)
-	return 2
+	return root.ExitUsage
 }
 
-func runPath(path string, stderr io.Writer) int {
+func runPath(path string, stderr io.Writer, sigs chan os.Signal) int {
 	cfg, err := root.Load(path)
 	if err != nil {
 		fmt.Fprintln(stderr, "tern:", err)
 		return root.ExitBoot
 	}
-	cfg.LogOutput, cfg.Signals = stderr, true
+	cfg.LogOutput, cfg.Signals, cfg.SignalC = stderr, true, sigs
 	rt, err := root.New(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "tern:", err)
 		return root.ExitBoot
 	}
-	_ = rt.Start(context.Background()) // a boot error is logged and gives ExitBoot
+	// Start returns when the bootstrap's init has run, or with its error,
+	// or when the runtime has ended first; every outcome is logged, and
+	// Wait has the exit code.
+	_ = rt.Start(context.Background())
 	return rt.Wait()
 }

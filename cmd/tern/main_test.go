@@ -1,26 +1,41 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tern-dev/tern/internal/testutil"
 )
 
-// binary builds the real tern binary once for the tests here.
-func binary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tern")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+// builtBinary is the real tern binary, built once by TestMain.
+var builtBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tern-bin")
 	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	return bin
+	builtBinary = filepath.Join(dir, "tern")
+	if out, err := exec.Command("go", "build", "-o", builtBinary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
+
+// binary is the real tern binary.
+func binary(*testing.T) string { return builtBinary }
 
 func runTern(t *testing.T, bin string, args ...string) (string, int) {
 	t.Helper()
@@ -81,72 +96,186 @@ func TestBinary(t *testing.T) {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
 	})
-	t.Run("bad command", func(t *testing.T) {
-		out, code := runTern(t, bin, "frobnicate")
-		if code != 2 || !strings.Contains(out, `unknown command "frobnicate"`) {
-			t.Fatalf("exit %d:\n%s", code, out)
+	t.Run("usage errors", func(t *testing.T) {
+		// 64 (EX_USAGE), not 2: that means a missed shutdown deadline
+		for _, args := range [][]string{{"frobnicate"}, {}, {"run"}, {"run", "a", "b"}} {
+			out, code := runTern(t, bin, args...)
+			if code != 64 || !strings.Contains(out, "usage:") || !strings.Contains(out, "64 bad command line") {
+				t.Fatalf("%q: exit %d:\n%s", args, code, out)
+			}
+		}
+		if out, _ := runTern(t, bin, "frobnicate"); !strings.Contains(out, `unknown command "frobnicate"`) {
+			t.Fatal(out)
 		}
 	})
 	t.Run("sigterm", func(t *testing.T) {
-		cmd, lines := startTern(t, bin, "testdata/forever")
-		waitLine(t, lines, "msg=up")
-		cmd.Process.Signal(syscall.SIGTERM)
-		if code := exitCode(t, cmd, lines); code != 0 {
-			t.Fatalf("exit %d after SIGTERM", code)
+		p := startTern(t, bin, "testdata/forever")
+		p.waitLine(t, "msg=up")
+		p.signal(t, syscall.SIGTERM)
+		if code := p.exitCode(t); code != 0 {
+			t.Fatalf("exit %d after SIGTERM\n%s", code, p.out)
 		}
 	})
 	t.Run("second signal", func(t *testing.T) {
-		cmd, lines := startTern(t, bin, "testdata/stubborn")
-		waitLine(t, lines, "msg=up")
-		cmd.Process.Signal(syscall.SIGTERM)
-		waitLine(t, lines, `msg="cleaning up"`)
-		cmd.Process.Signal(syscall.SIGINT)
-		if code := exitCode(t, cmd, lines); code != 3 {
-			t.Fatalf("exit %d after a second signal, want 3", code)
+		p := startTern(t, bin, "testdata/stubborn")
+		p.waitLine(t, "msg=up")
+		p.signal(t, syscall.SIGTERM)
+		p.waitLine(t, `msg="cleaning up"`)
+		p.signal(t, syscall.SIGINT)
+		if code := p.exitCode(t); code != 3 {
+			t.Fatalf("exit %d after a second signal, want 3\n%s", code, p.out)
 		}
 	})
 }
 
-func startTern(t *testing.T, bin, dir string) (*exec.Cmd, *bufio.Scanner) {
+// TestBinaryHangs: each case once left the binary running forever after
+// the shutdown (Start waited for a bootstrap that would never report).
+func TestBinaryHangs(t *testing.T) {
+	bin := binary(t)
+	t.Run("TERM while the top level sleeps", func(t *testing.T) {
+		// A shutdown during boot: logged as such, not as a boot failure,
+		// and the exit code is the shutdown's.
+		p := startTern(t, bin, "testdata/sleepy")
+		p.waitLine(t, "msg=up")
+		p.signal(t, syscall.SIGTERM)
+		code := p.exitCode(t)
+		out := p.out.String()
+		if code != 0 || !strings.Contains(out, `level=INFO msg="shutdown during boot"`) || strings.Contains(out, "boot failed") || strings.Contains(out, "level=ERROR") {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("TERM TERM while the top level sleeps", func(t *testing.T) {
+		p := startTern(t, bin, "testdata/sleepy")
+		p.waitLine(t, "msg=up")
+		p.signal(t, syscall.SIGTERM)
+		p.waitLine(t, "msg=shutdown")
+		p.signal(t, syscall.SIGTERM)
+		// Depending on how far the first shutdown got, clean or forced;
+		// either way, at once.
+		if code := p.exitCode(t); code != 0 && code != 3 {
+			t.Fatalf("exit %d:\n%s", code, p.out)
+		}
+	})
+	t.Run("TERM TERM while the top level sleeps and on_shutdown is slow", func(t *testing.T) {
+		// The anonymous bootstrap runs its on_shutdown too; a second
+		// signal cuts it short.
+		p := startTern(t, bin, "testdata/bootsleep")
+		p.waitLine(t, "msg=up")
+		p.signal(t, syscall.SIGTERM)
+		p.waitLine(t, `msg="cleaning up" service=main`)
+		p.signal(t, syscall.SIGTERM)
+		code := p.exitCode(t)
+		if out := p.out.String(); code != 3 || !strings.Contains(out, `msg="second signal: exiting now"`) {
+			t.Fatalf("exit %d, want 3:\n%s", code, out)
+		}
+	})
+	t.Run("TERM while the top level loops forever", func(t *testing.T) {
+		// The bootstrap (anonymous) misses the 300 ms deadline: it is
+		// named, and the exit code is 2.
+		p := startTern(t, bin, "testdata/spin")
+		p.waitLine(t, "msg=up")
+		p.signal(t, syscall.SIGTERM)
+		code := p.exitCode(t)
+		out := p.out.String()
+		if code != 2 || !strings.Contains(out, `msg="service missed the shutdown deadline; stopping it" service=root addr=:00000001 name=main at=:00000004`) || !strings.Contains(out, "msg=stopped") {
+			t.Fatalf("exit %d, want 2:\n%s", code, out)
+		}
+	})
+	t.Run("second signal while a service loops forever", func(t *testing.T) {
+		// The root waits (60 s) for a service that never answers; the
+		// second signal exits at once all the same.
+		p := startTern(t, bin, "testdata/spinlong")
+		p.waitLine(t, "msg=up")
+		p.signal(t, syscall.SIGTERM)
+		p.waitLine(t, "msg=shutdown")
+		p.signal(t, syscall.SIGINT)
+		code := p.exitCode(t)
+		if out := p.out.String(); code != 3 || !strings.Contains(out, `msg="second signal: exiting now"`) {
+			t.Fatalf("exit %d, want 3:\n%s", code, out)
+		}
+	})
+	t.Run("TERM while config.lua loads", func(t *testing.T) {
+		// Before the runtime exists: caught all the same (no death by
+		// signal, exit 143), and a clean shutdown follows.
+		p := startTern(t, bin, "testdata/early")
+		p.waitLine(t, "config loading")
+		p.signal(t, syscall.SIGTERM)
+		code := p.exitCode(t)
+		out := p.out.String()
+		if code != 0 || !strings.Contains(out, `msg="shutdown during boot"`) || !strings.Contains(out, "msg=stopped") || strings.Contains(out, "bootstrap ran") {
+			t.Fatalf("exit %d, want 0:\n%s", code, out)
+		}
+	})
+}
+
+// ternProc is a running tern binary and its output (stdout and stderr).
+type ternProc struct {
+	cmd    *exec.Cmd
+	out    *testutil.Buffer
+	exited chan struct{} // closed once it has exited
+	err    error         // cmd.Wait's, valid after exited
+}
+
+func startTern(t *testing.T, bin, dir string) *ternProc {
 	t.Helper()
-	cmd := exec.Command(bin, "run", dir)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
+	p := &ternProc{cmd: exec.Command(bin, "run", dir), out: &testutil.Buffer{}, exited: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	return cmd, bufio.NewScanner(stderr)
-}
-
-func waitLine(t *testing.T, lines *bufio.Scanner, want string) {
-	t.Helper()
-	for lines.Scan() {
-		if strings.Contains(lines.Text(), want) {
-			return
-		}
-	}
-	t.Fatalf("output ended without %q", want)
-}
-
-func exitCode(t *testing.T, cmd *exec.Cmd, lines *bufio.Scanner) int {
-	t.Helper()
-	done := make(chan error, 1)
 	go func() {
-		for lines.Scan() {
-		}
-		done <- cmd.Wait()
+		p.err = p.cmd.Wait()
+		close(p.exited)
 	}()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0
-	case <-time.After(10 * time.Second):
-		t.Fatal("still running 10s after the signal")
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.exited
+	})
+	return p
+}
+
+func (p *ternProc) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %v: %v\n%s", sig, err, p.out)
 	}
-	return -1
+}
+
+// waitLine waits until the output holds want, failing the test if the
+// process exits first or after 10 s.
+func (p *ternProc) waitLine(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for !strings.Contains(p.out.String(), want) {
+		select {
+		case <-p.exited:
+			if strings.Contains(p.out.String(), want) {
+				return
+			}
+			t.Fatalf("exited (%v) without printing %q:\n%s", p.err, want, p.out)
+		case <-deadline:
+			t.Fatalf("no %q within 10s:\n%s", want, p.out)
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// exitCode waits for the exit (10 s at most) and returns its code.
+func (p *ternProc) exitCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running 10s after the signal:\n%s", p.out)
+	}
+	if ee, ok := p.err.(*exec.ExitError); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			t.Fatalf("killed by %v:\n%s", ws.Signal(), p.out)
+		}
+		return ee.ExitCode()
+	}
+	if p.err != nil {
+		t.Fatal(p.err)
+	}
+	return 0
 }

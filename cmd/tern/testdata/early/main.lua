@@ -1,0 +1,2 @@
+-- never started: the signal came during boot
+print("bootstrap ran")

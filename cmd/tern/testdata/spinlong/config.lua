@@ -1,0 +1,2 @@
+-- a long deadline: only a second signal ends the shutdown early
+return { shutdown_timeout = 60000 }
