@@ -28,12 +28,14 @@ import (
 // before new ones are dropped.
 const DefaultQueueLimit = 65536
 
-// Service writes the records it receives. Stop it with a Send (or Call)
-// of "exit". With Handler set, the Handler it serves, the exit is
-// complete: new records are written directly from then on, every record
-// queued or in flight is written first, and the dropped ones are reported
-// last. Without it, "exit" stops the service after the records queued
-// before it. Any other request is failed with actor.ErrNoCommand.
+// Service writes the records it receives. Stop it with Handler.Exit, or a
+// Send (or Call) of "exit". With Handler set, the Handler it serves, the
+// exit is complete: new records are written directly from then on, every
+// record queued or in flight is written first (or, past the deadline
+// Handler.Exit set, dropped unwritten and counted), and the dropped ones
+// are reported last. Without it, "exit" stops the service after the
+// records queued before it. Any other request is failed with
+// actor.ErrNoCommand.
 //
 // A record logged while the exiting logger still writes older ones is
 // written directly, so it may come out before them.
@@ -66,9 +68,14 @@ func (s Service) Receive(c *actor.Context, m *actor.Message) {
 	switch m.Kind {
 	case actor.Control:
 		if rec, ok := m.Ctl.(*record); ok {
-			_ = rec.h.Handle(context.Background(), rec.r)
-			rec.sink.queued.Add(-1)
-			if rec.sink.draining.Load() && rec.sink.queued.Load() <= 0 {
+			sk := rec.sink
+			if sk.late() {
+				sk.unwritten.Add(1)
+			} else {
+				_ = rec.h.Handle(context.Background(), rec.r)
+			}
+			sk.queued.Add(-1)
+			if sk.draining.Load() && sk.queued.Load() <= 0 {
 				c.Exit()
 			}
 		} else if m.Session != 0 {
@@ -94,7 +101,7 @@ func (s Service) Receive(c *actor.Context, m *actor.Message) {
 }
 
 // exit stops taking records and stops once those queued or in flight are
-// written.
+// written, or dropped past the deadline.
 func (s Service) exit(c *actor.Context) {
 	if s.Handler == nil {
 		c.Exit()
@@ -153,6 +160,13 @@ type sink struct {
 	unwritten atomic.Uint64 // records dropped: the logger stopped first
 	reported  atomic.Uint64 // the drop count last reported
 	draining  atomic.Bool   // the logger is exiting
+	stopBy    atomic.Int64  // Exit's deadline (Unix ns), 0 if none
+}
+
+// late reports whether Exit's deadline has passed.
+func (sk *sink) late() bool {
+	t := sk.stopBy.Load()
+	return t != 0 && time.Now().UnixNano() > t
 }
 
 // NewHandler wraps h; records go straight to h until Attach.
@@ -168,7 +182,26 @@ func (h *Handler) SetQueueLimit(n int) { h.sink.limit.Store(int64(n)) }
 func (h *Handler) Attach(sys *actor.System, a actor.Addr) {
 	h.sink.sys.Store(sys)
 	h.sink.draining.Store(false)
+	h.sink.stopBy.Store(0)
 	h.sink.addr.Store(uint64(a))
+}
+
+// Exit stops the attached logger service (Service{Handler: h}): records
+// are written directly from now on, and the logger writes those queued or
+// in flight, then reports the dropped ones and stops. Those it has not
+// written by deadline (zero for none) are dropped and counted: with a
+// slow output, the exit still ends near the deadline. Wait for the
+// service to be gone, then Detach.
+func (h *Handler) Exit(deadline time.Time) error {
+	sk := h.sink
+	if !deadline.IsZero() {
+		sk.stopBy.Store(deadline.UnixNano())
+	}
+	a, sys := actor.Addr(sk.addr.Load()), sk.sys.Load()
+	if a == actor.None || sys == nil {
+		return nil
+	}
+	return sys.Send(a, "exit")
 }
 
 // Detach writes records directly again, and reports the records dropped

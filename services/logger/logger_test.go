@@ -129,7 +129,7 @@ func TestQueueIsBoundedAndDropsAreReportedLast(t *testing.T) {
 	if d := h.Dropped(); d != 901 {
 		t.Fatalf("Dropped() = %d, want 901", d)
 	}
-	if err := sys.Send(a, "exit"); err != nil {
+	if err := h.Exit(time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	g.release()
@@ -199,6 +199,32 @@ func TestLoggerStoppedHardCountsWhatItNeverWrote(t *testing.T) {
 	log.Info("after") // direct again
 	if !strings.Contains(g.String(), "msg=after") {
 		t.Fatalf("a record after the logger stopped was not written:\n%s", g.String())
+	}
+}
+
+func TestExitDeadlineDropsWhatIsLeftAndCountsIt(t *testing.T) {
+	g := newGate(t)
+	h := logger.NewHandler(slog.NewTextHandler(g, nil))
+	log := slog.New(h)
+	sys, a := start(t, h)
+	h.Attach(sys, a)
+	log.Info("first")
+	g.blocked(t) // a stderr too slow for the shutdown deadline
+	for i := 0; i < 49; i++ {
+		log.Info("late", "i", i)
+	}
+	deadline := time.Now().Add(20 * time.Millisecond)
+	if err := h.Exit(deadline); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, "the deadline passed", func() bool { return time.Now().After(deadline) })
+	g.release()
+	stopped(t, sys, a)
+	text := strings.TrimSuffix(g.String(), "\n")
+	lines := strings.Split(text, "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "msg=first") ||
+		!strings.Contains(lines[1], `msg="logger: 49 records dropped" queue_full=0 unwritten=49`) {
+		t.Fatalf("want the record being written, then the drop count:\n%s", text)
 	}
 }
 
