@@ -218,6 +218,10 @@ func (h *Handler) Detach() {
 // or because the logger service stopped before writing them.
 func (h *Handler) Dropped() uint64 { return h.sink.full.Load() + h.sink.unwritten.Load() }
 
+// Unwritten is the part of Dropped lost at the exit: records the logger
+// had not written by Exit's deadline, or when it was stopped hard.
+func (h *Handler) Unwritten() uint64 { return h.sink.unwritten.Load() }
+
 // Queued is the number of records handed to the logger service and not
 // yet written.
 func (h *Handler) Queued() int { return int(h.sink.queued.Load()) }

@@ -188,8 +188,8 @@ func TestLoggerStoppedHardCountsWhatItNeverWrote(t *testing.T) {
 	}
 	g.release()
 	stopped(t, sys, a)
-	if d := h.Dropped(); d != 9 {
-		t.Fatalf("Dropped() = %d, want 9", d)
+	if d, u := h.Dropped(), h.Unwritten(); d != 9 || u != 9 {
+		t.Fatalf("Dropped() = %d, Unwritten() = %d, want 9", d, u)
 	}
 	text := strings.TrimSuffix(g.String(), "\n")
 	lines := strings.Split(text, "\n")
