@@ -202,7 +202,7 @@ func suggest(key string, known []string) string {
 			best, dist = k, d
 		}
 	}
-	if dist >= 0 && dist <= max(2, len(key)/3) {
+	if dist >= 0 && dist <= max(2, (min(len(key), len(best))+1)/2) {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	sorted := append([]string(nil), known...)

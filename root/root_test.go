@@ -283,3 +283,272 @@ func TestNames(t *testing.T) {
 		t.Fatalf("list lacks boss: %v", list)
 	}
 }
+
+// within runs fn and fails the test if it has not returned after 5 s: the
+// calls in fn must not block.
+func within(t *testing.T, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: still blocked after 5s", what)
+	}
+}
+
+// waitCode waits (10 s at most) for the runtime to end.
+func waitCode(t *testing.T, rt *Runtime, log *testutil.Buffer) int {
+	t.Helper()
+	select {
+	case <-rt.Done():
+		return rt.Wait()
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the runtime did not end within 10s:\n%s", log.String())
+	}
+	return -1
+}
+
+func (r *Runtime) rootAddr() actor.Addr {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.root
+}
+
+// onShutdownOrder lists the X of each `on_shutdown X` log line, in order.
+func onShutdownOrder(out string) string {
+	var order []string
+	for _, line := range strings.Split(out, "\n") {
+		if i := strings.Index(line, `msg="on_shutdown `); i >= 0 && !strings.Contains(line, "done") {
+			order = append(order, strings.TrimSuffix(strings.Fields(line[i+len(`msg="on_shutdown `):])[0], `"`))
+		}
+	}
+	return strings.Join(order, ",")
+}
+
+// Issue 6: the bootstrap's tern.shutdown on its first line raced with
+// Start's write of the root's address (-race reported it); a late write
+// sent the request to address 0 and the process never ended.
+func TestShutdownFromTheBootstrapsFirstLine(t *testing.T) {
+	for i := 0; i < 5; i++ {
+		log := &testutil.Buffer{}
+		rt, err := New(Config{Bootstrap: "testdata/app/quit.lua", LogOutput: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := rt.Start(ctx); err != nil && !errors.Is(err, ErrStopped) {
+			t.Fatalf("start: %v\n%s", err, log.String())
+		}
+		cancel()
+		if code := waitCode(t, rt, log); code != 5 {
+			t.Fatalf("exit code %d, want 5:\n%s", code, log.String())
+		}
+	}
+}
+
+// Issue 6: tern.call(1, "x") hung: the root never answered.
+func TestRootAnswersEveryCall(t *testing.T) {
+	rt, _ := start(t, Config{}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	root := rt.rootAddr()
+	_, err := rt.Call(ctx, root, "x")
+	var ae *actor.Error
+	if !errors.Is(err, actor.ErrNoCommand) || !errors.As(err, &ae) || ae.Name != "root" || ae.Addr != root ||
+		!strings.Contains(err.Error(), `root(:00000001): call "x": no such command`) {
+		t.Fatalf("call to the root from Go: %v", err)
+	}
+	namer, err := rt.lua.Launch(ctx, "namer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := call(t, rt, namer, "callname", int64(root), "x")
+	if res[0] != false || !strings.Contains(res[1].(string), "no such command") || !strings.Contains(res[1].(string), "root(:00000001)") {
+		t.Fatalf("tern.call(1, \"x\") from Lua: %#v", res)
+	}
+}
+
+// Issue 6: Send, Call and Shutdown before Start hung.
+func TestBeforeStartFailsAtOnce(t *testing.T) {
+	rt, err := New(Config{LogOutput: &testutil.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, "before Start", func() {
+		if err := rt.Send("x", "y"); !errors.Is(err, ErrNotStarted) {
+			t.Errorf("Send: %v", err)
+		}
+		if _, err := rt.Call(context.Background(), actor.Addr(5), "y"); !errors.Is(err, ErrNotStarted) {
+			t.Errorf("Call: %v", err)
+		}
+		if err := rt.Shutdown(context.Background()); !errors.Is(err, ErrNotStarted) || !strings.Contains(err.Error(), "shutdown") {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+}
+
+// Issue 6: Send blocked while a lazily started target ran its init, and
+// forever if the init never ended; Call to address 0 waited out its
+// context.
+func TestEmbeddingNeverBlocks(t *testing.T) {
+	rt, _ := start(t, Config{Services: map[string]names.Decl{
+		"stuck": {Script: "stuck"},
+		"late":  {Script: "lateinit"},
+	}}, nil)
+	within(t, "sends and bad calls", func() {
+		if err := rt.Send("stuck", "ping"); err != nil {
+			t.Errorf("send to a service whose init never ends: %v", err)
+		}
+		for i := 1; i <= 20; i++ {
+			if err := rt.Send("late", "push", i); err != nil {
+				t.Errorf("send %d: %v", i, err)
+			}
+		}
+		for _, target := range []any{actor.None, ":00000000"} {
+			_, err := rt.Call(context.Background(), target, "x")
+			if !errors.Is(err, actor.ErrNoService) || !strings.Contains(err.Error(), `:00000000: call "x": no such service`) {
+				t.Errorf("call %v: %v", target, err)
+			}
+			err = rt.Send(target, "x")
+			if !errors.Is(err, actor.ErrNoService) || !strings.Contains(err.Error(), `:00000000: send "x": no such service`) {
+				t.Errorf("send %v: %v", target, err)
+			}
+		}
+		if err := rt.Send("a:b", "x"); err == nil || !strings.Contains(err.Error(), `bad target "a:b"`) {
+			t.Errorf("send to a bad target: %v", err)
+		}
+	})
+	// what was sent during the init arrives after it, in order
+	var want []any
+	for i := 1; i <= 20; i++ {
+		want = append(want, int64(i))
+	}
+	if got := call(t, rt, "late", "got")[0]; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("sent during init: %v", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Send("late", "push", 1); !errors.Is(err, ErrStopped) {
+		t.Fatalf("send after the end: %v", err)
+	}
+	if _, err := rt.Call(ctx, "late", "got"); !errors.Is(err, ErrStopped) {
+		t.Fatalf("call after the end: %v", err)
+	}
+}
+
+// Issue 6: on_shutdown ran for named services only, in registration
+// order. Every service gets Shutdown: the named ones, then the anonymous
+// ones (the bootstrap among them), each in reverse start order.
+func TestShutdownReachesEveryServiceInReverseStartOrder(t *testing.T) {
+	rt, log := start(t, Config{Bootstrap: "testdata/app/order.lua"}, nil)
+	if err := rt.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitCode(t, rt, log); code != ExitOK {
+		t.Fatalf("exit code %d", code)
+	}
+	// started main, n1, n2, a1, a2; registered n2 then n1
+	if got := onShutdownOrder(log.String()); got != "n2,n1,a2,a1,main" {
+		t.Fatalf("on_shutdown order %s, want n2,n1,a2,a1,main\n%s", got, log.String())
+	}
+}
+
+// Issue 6: an anonymous service in an endless loop was not noticed: exit
+// 0, no log line. It is named and the exit code is 2. (The loop here ends
+// after 1.5 s, so that the test does not leave a goroutine spinning.)
+func TestSpinningAnonymousServiceMissesTheDeadline(t *testing.T) {
+	rt, log := start(t, Config{ShutdownTimeout: 200 * time.Millisecond}, nil)
+	sp, err := rt.lua.Launch(context.Background(), "spinner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Send(sp, "spin", 1500); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "spinning", func() bool { return strings.Contains(log.String(), "msg=spinning") })
+	if err := rt.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitCode(t, rt, log); code != ExitDeadline {
+		t.Fatalf("exit code %d, want %d\n%s", code, ExitDeadline, log.String())
+	}
+	if want := `msg="service missed the shutdown deadline; stopping it" service=root addr=:00000001 name=spinner at=` + sp.String(); !strings.Contains(log.String(), want) {
+		t.Fatalf("the spinning service is not named (%s):\n%s", want, log.String())
+	}
+}
+
+// Issue 6: a shutdown while the bootstrap's top level ran logged ERROR
+// "boot failed". It is a shutdown during boot: info, the shutdown's exit
+// code, and Start returns ErrStopped.
+func TestShutdownDuringBoot(t *testing.T) {
+	log := &testutil.Buffer{}
+	rt, err := New(Config{Bootstrap: "testdata/app/sleepy.lua", LogOutput: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan error, 1)
+	go func() { started <- rt.Start(context.Background()) }()
+	eventually(t, "booting", func() bool { return strings.Contains(log.String(), "msg=booting") })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-started:
+		if !errors.Is(err, ErrStopped) || !strings.Contains(err.Error(), "shutdown during boot") {
+			t.Fatalf("start: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Start did not return after the runtime ended")
+	}
+	code := waitCode(t, rt, log)
+	out := log.String()
+	if code != ExitOK || !strings.Contains(out, `level=INFO msg="shutdown during boot"`) || strings.Contains(out, "level=ERROR") {
+		t.Fatalf("exit code %d:\n%s", code, out)
+	}
+}
+
+// A shutdown asked for before the root runs (an early signal) waits for
+// it: the core boots, the bootstrap does not start, the exit is clean.
+func TestShutdownBeforeTheRootRuns(t *testing.T) {
+	log := &testutil.Buffer{}
+	rt, err := New(Config{Bootstrap: "testdata/app/sleepy.lua", LogOutput: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.requestShutdown(stopRequest{code: 4, reason: "early"})
+	if err := rt.Start(context.Background()); !errors.Is(err, ErrStopped) {
+		t.Fatalf("start: %v", err)
+	}
+	code := waitCode(t, rt, log)
+	out := log.String()
+	if code != 4 || !strings.Contains(out, `msg="shutdown during boot"`) || strings.Contains(out, "booting") {
+		t.Fatalf("exit code %d:\n%s", code, out)
+	}
+}
+
+// max_message reaches the Lua services.
+func TestMaxMessage(t *testing.T) {
+	rt, _ := start(t, Config{MaxMessage: 1024}, nil)
+	b, err := rt.lua.Launch(context.Background(), "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := call(t, rt, b, "send", int64(b), 512); res[0] != true {
+		t.Fatalf("512 bytes: %#v", res)
+	}
+	if res := call(t, rt, b, "send", int64(b), 4096); res[0] != false || !strings.Contains(fmt.Sprint(res[1]), "1024") {
+		t.Fatalf("4096 bytes past a 1024-byte cap: %#v", res)
+	}
+	if _, err := New(Config{MaxMessage: -1}); err == nil || !strings.Contains(err.Error(), "MaxMessage") {
+		t.Fatalf("negative MaxMessage: %v", err)
+	}
+}

@@ -379,11 +379,20 @@ func (r *Runtime) watchSignals() {
 		ch, own = make(chan os.Signal, 4), true
 		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
 	}
+	// A signal already there (it came while config.lua loaded) is taken
+	// now, before the root exists: the root then stops during boot,
+	// without starting the bootstrap.
+	n := 0
+	select {
+	case sig := <-ch:
+		n++
+		r.requestShutdown(stopRequest{code: ExitOK, reason: "signal " + sig.String()})
+	default:
+	}
 	go func() {
 		if own {
 			defer signal.Stop(ch)
 		}
-		n := 0
 		for {
 			select {
 			case sig := <-ch:

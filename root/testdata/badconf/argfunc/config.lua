@@ -1,0 +1,1 @@
+return { services = { db = { script = "db", args = { 1, { handler = function() end } } } } }

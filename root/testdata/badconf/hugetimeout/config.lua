@@ -1,0 +1,1 @@
+return { shutdown_timeout = 1e300 }

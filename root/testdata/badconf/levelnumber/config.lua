@@ -1,0 +1,1 @@
+return { log_level = 3 }

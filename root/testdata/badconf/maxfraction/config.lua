@@ -1,0 +1,1 @@
+return { max_message = 1.5 }

@@ -1,0 +1,1 @@
+return { path = { "lib/?.lua", 3 } }

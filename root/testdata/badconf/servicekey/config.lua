@@ -1,0 +1,1 @@
+return { services = { db = { scirpt = "db" } } }
