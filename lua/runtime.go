@@ -120,27 +120,49 @@ func (r *Runtime) Launch(ctx context.Context, script string, args ...any) (actor
 // ErrNotFound: no file matches a script or module name.
 var ErrNotFound = errors.New("not found")
 
-// findScript resolves a script name: an existing file path as given, or a
-// name looked up in dir then along the search path.
+// findScript resolves a script name. "x" and "x.lua" name the same
+// script, as do "sub/x" and "sub/x.lua": it is looked up beside the
+// caller (dir, the calling script's directory), then along the search
+// path, whose entries are relative to the app directory (root.Load makes
+// them absolute). A bare name's dots stand for slashes, as in require; a
+// name ending in ".lua" or holding a slash is a file name and keeps its
+// dots. An absolute path is taken as it is.
+//
+// A script's newservice never looks in the working directory. Only a
+// start from Go (dir "": the bootstrap, Launch, a declared service) that
+// found nothing there may name a file relative to the working directory,
+// as a path given to Go's os.Open does.
 func (r *Runtime) findScript(name, dir string) (string, error) {
-	if strings.HasSuffix(name, ".lua") || strings.ContainsRune(name, os.PathSeparator) {
-		candidates := []string{name}
-		if dir != "" && !filepath.IsAbs(name) {
-			candidates = []string{filepath.Join(dir, name), name}
+	if filepath.IsAbs(name) {
+		if isFile(name) {
+			return filepath.Clean(name), nil
 		}
-		for _, c := range candidates {
-			if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
-				return filepath.Abs(c)
-			}
-		}
-		return "", fmt.Errorf("%w: %s", ErrNotFound, strings.Join(candidates, ", "))
+		return "", fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
-	return r.findModule(name, dir)
+	file := strings.HasSuffix(name, ".lua") || strings.ContainsAny(name, "/"+string(os.PathSeparator))
+	rel := strings.TrimSuffix(name, ".lua")
+	if !file {
+		rel = strings.ReplaceAll(name, ".", "/")
+	}
+	path, tried := r.search(rel, dir)
+	if path != "" {
+		return path, nil
+	}
+	if dir == "" && file && isFile(name) {
+		return filepath.Abs(name)
+	}
+	return "", fmt.Errorf("%w: %q (tried %s)", ErrNotFound, name, strings.Join(tried, ", "))
 }
 
-// findModule resolves a module name along dir and the search path.
-func (r *Runtime) findModule(name, dir string) (string, error) {
-	rel := strings.ReplaceAll(name, ".", "/")
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir()
+}
+
+// search looks for rel (a name with slashes, without ".lua") beside dir,
+// then along the search path. It returns the absolute path of the first
+// file found, or every candidate tried.
+func (r *Runtime) search(rel, dir string) (string, []string) {
 	var tried []string
 	patterns := r.path
 	if dir != "" {
@@ -149,9 +171,20 @@ func (r *Runtime) findModule(name, dir string) (string, error) {
 	for _, p := range patterns {
 		c := strings.ReplaceAll(p, "?", rel)
 		tried = append(tried, c)
-		if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
-			return filepath.Abs(c)
+		if isFile(c) {
+			if abs, err := filepath.Abs(c); err == nil {
+				return abs, nil
+			}
 		}
 	}
-	return "", fmt.Errorf("%w: %q (tried %s)", ErrNotFound, name, strings.Join(tried, ", "))
+	return "", tried
+}
+
+// findModule resolves a module name along dir and the search path.
+func (r *Runtime) findModule(name, dir string) (string, error) {
+	path, tried := r.search(strings.ReplaceAll(name, ".", "/"), dir)
+	if path == "" {
+		return "", fmt.Errorf("%w: %q (tried %s)", ErrNotFound, name, strings.Join(tried, ", "))
+	}
+	return path, nil
 }
