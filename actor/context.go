@@ -29,11 +29,20 @@ func (c *Context) Forward(to Addr, m *Message) {
 		delete(c.owed, owedCall{m.From, m.Session})
 	}
 	from, session, kind, cmd := m.From, m.Session, m.Kind, m.Cmd
-	if err := c.p.sys.Post(to, m); err != nil && kind == Call {
-		m := NewMessage()
-		m.Kind, m.From, m.Session, m.Err = Fail, c.p.addr, session, fmt.Errorf("call %q: %w", cmd, err)
-		_ = c.p.sys.Post(from, m)
+	if err := c.p.sys.Post(to, m); err != nil {
+		if kind == Call {
+			c.Fail(from, session, fmt.Errorf("call %q: %w", cmd, err))
+		} else {
+			c.p.log.Warn("forwarded send dropped", "cmd", cmd, "from", from.String(), "err", err)
+		}
 	}
+}
+
+// Forget drops the Call (from, session) from what this service owes,
+// without answering it: the caller is known to wait no more (it timed
+// out or exited).
+func (c *Context) Forget(from Addr, session uint32) {
+	delete(c.owed, owedCall{from, session})
 }
 
 // CallControl sends a control message (Ctl, e.g. *proto.Shutdown) that
@@ -110,29 +119,51 @@ func (c *Context) Reply(to Addr, session uint32, results ...any) error {
 	return c.reply(to, session, results)
 }
 
+// reply fails only when the results cannot be packed.
 func (c *Context) reply(to Addr, session uint32, results []any) error {
-	return c.send(to, Reply, session, "", results)
+	m, err := newMessage(Reply, session, "", results)
+	if err != nil {
+		return err
+	}
+	c.Answer(to, m)
+	return nil
 }
 
 // ReplyData answers the Call (to, session) with already packed results.
-func (c *Context) ReplyData(to Addr, session uint32, data []byte) error {
+func (c *Context) ReplyData(to Addr, session uint32, data []byte) {
 	m := NewMessage()
 	m.Kind, m.Session = Reply, session
 	m.Data = append(m.Data[:0], data...)
-	return c.post(to, m)
+	c.Answer(to, m)
 }
 
-// Fail answers the Call (to, session) with err. Answers to services that
-// are gone are dropped: the caller no longer waits.
+// Fail answers the Call (to, session) with err.
 func (c *Context) Fail(to Addr, session uint32, err error) {
 	m := NewMessage()
 	m.Kind, m.Session, m.Err = Fail, session, err
-	_ = c.post(to, m)
+	c.Answer(to, m)
+}
+
+// Answer posts m, a Reply or Fail the service built, to the caller at to.
+// An answer is never refused for a full mailbox; one to a caller that is
+// gone is dropped with a debug line, since nobody waits for it any more.
+func (c *Context) Answer(to Addr, m *Message) {
+	session := m.Session
+	if err := c.post(to, m); err != nil {
+		c.p.log.Debug("answer dropped: the caller is gone", "to", to.String(), "session", session)
+	}
 }
 
 // After posts a Timer message with session to this service after d.
 func (c *Context) After(d time.Duration, session uint32) {
 	c.p.sys.timers.add(d, c.p.addr, session)
+}
+
+// CancelTimer cancels the timer session set with After, if it has not
+// fired yet; its Timer message never comes. Cancelled entries leave the
+// timer queue, so its memory follows the live timers.
+func (c *Context) CancelTimer(session uint32) {
+	c.p.sys.timers.cancel(c.p.addr, session)
 }
 
 // Exit stops the service once the current message is handled. Queued and

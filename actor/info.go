@@ -33,11 +33,14 @@ type Info struct {
 	Script  string
 	State   State
 	Started time.Time
+	Queued  int // messages waiting in its mailbox
 }
 
-// Services lists the live services, oldest first.
+// Services lists the services, oldest first: the live ones, and those
+// stopping but not yet finished (State Stopped), such as one whose
+// handler never returns.
 func (s *System) Services() []Info {
-	ps := s.handles.all()
+	ps := s.procs.all()
 	infos := make([]Info, 0, len(ps))
 	for _, p := range ps {
 		infos = append(infos, p.info())
@@ -46,9 +49,9 @@ func (s *System) Services() []Info {
 	return infos
 }
 
-// Info describes the live service at a.
+// Info describes the service at a, live or not yet finished stopping.
 func (s *System) Info(a Addr) (Info, bool) {
-	if p := s.handles.get(a); p != nil {
+	if p := s.procs.get(a); p != nil {
 		return p.info(), true
 	}
 	return Info{}, false
@@ -59,7 +62,7 @@ func (p *proc) info() Info {
 	if p.stopping.Load() {
 		st = Stopped
 	}
-	return Info{Addr: p.addr, Name: p.name, Script: p.script, State: st, Started: p.started}
+	return Info{Addr: p.addr, Name: p.name, Script: p.script, State: st, Started: p.started, Queued: p.mb.UserMessageCount()}
 }
 
 // OnExit registers fn to run, on the exiting service's goroutine, each

@@ -12,8 +12,10 @@ import (
 // the service is an ordinary protoactor actor, but it adds what tern needs
 // and protoactor's mailboxes lack:
 //   - post reports failure: a closed mailbox refuses at once (the caller
-//     gets ErrNoService instead of a silent drop), a full one says
-//     ErrOverload;
+//     gets ErrNoService instead of a silent drop), a full one refuses new
+//     requests (Call, Send) with ErrOverload. Answers (Reply, Fail), timer
+//     firings and control messages are always queued, past the limit: a
+//     coroutine waiting for one of them would otherwise wait forever;
 //   - close hands back what was still queued, so each queued Call can be
 //     answered with an error instead of being dropped;
 //   - warnings at doubling queue lengths, like skynet's overload warning;
@@ -58,15 +60,16 @@ func (m *mailbox) init(limit int, warn func(int)) {
 	m.warn = warn
 }
 
-// post queues a user message. It never blocks on the receiver.
-func (m *mailbox) post(msg any) error {
+// post queues a user message. It never blocks on the receiver. Only a
+// request (capped) meets the limit.
+func (m *mailbox) post(msg any, capped bool) error {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		return ErrNoService
 	}
 	n := m.user.len()
-	if m.limit > 0 && n >= m.limit {
+	if capped && m.limit > 0 && n >= m.limit {
 		m.mu.Unlock()
 		return ErrOverload
 	}
@@ -86,7 +89,9 @@ func (m *mailbox) post(msg any) error {
 }
 
 // PostUserMessage is protoactor's way in; tern code uses post.
-func (m *mailbox) PostUserMessage(msg any) { _ = m.post(msg) }
+// Nothing but tern's own messages goes this way, so the error of a closed
+// mailbox has nobody to report to.
+func (m *mailbox) PostUserMessage(msg any) { _ = m.post(msg, false) }
 
 // PostSystemMessage queues a protoactor system message. After close,
 // only the ones protoactor needs to finish stopping still get through.
@@ -156,6 +161,7 @@ func (m *mailbox) process() {
 			}
 			if m.user.len() == 0 {
 				m.warnAt = firstWarning
+				m.user.shrink()
 			}
 			m.mu.Unlock()
 			if msg == nil {
@@ -204,6 +210,17 @@ func (r *ring) push(v any) {
 	}
 	r.buf[(r.head+r.n)%len(r.buf)] = v
 	r.n++
+}
+
+// keepRing is the largest ring kept once drained: a burst's storage is
+// given back, an ordinary queue's is reused.
+const keepRing = 1024
+
+// shrink drops the storage of an empty ring grown past keepRing.
+func (r *ring) shrink() {
+	if r.n == 0 && len(r.buf) > keepRing {
+		r.buf, r.head = nil, 0
+	}
 }
 
 func (r *ring) pop() any {

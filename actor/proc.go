@@ -41,6 +41,8 @@ var _ pa.Actor = (*proc)(nil)
 // Spawn starts svc as a new service and returns its address at once; Init
 // runs on the service's goroutine right after.
 func (s *System) Spawn(svc Service, o SpawnOptions) (Addr, error) {
+	s.spawnMu.RLock()
+	defer s.spawnMu.RUnlock()
 	if s.closing.Load() {
 		return None, fmt.Errorf("actor: spawn %s: %w", o.Name, ErrShuttingDown)
 	}
@@ -72,12 +74,12 @@ func (s *System) Spawn(svc Service, o SpawnOptions) (Addr, error) {
 	props := pa.PropsFromProducer(func() pa.Actor { return p },
 		pa.WithMailbox(func() pa.Mailbox { return &p.mb }),
 		pa.WithDispatcher(p.disp))
-	s.live.Add(1)
+	s.procs.add(p)
 	s.handles.put(p)
 	if _, err := s.as.Root.SpawnNamed(props, p.pidName()); err != nil {
 		s.handles.remove(p.addr)
 		p.disp.stop()
-		s.live.Done()
+		s.procs.remove(p.addr)
 		return None, fmt.Errorf("actor: spawn %s: %w", o.Name, err)
 	}
 	return p.addr, nil
@@ -264,15 +266,23 @@ func (p *proc) stop() {
 	p.sys.as.Root.Stop(p.pid)
 }
 
-// closeMailbox refuses new messages and fails each queued Call.
+// closeMailbox refuses new messages and fails each queued Call. Queued
+// sends are dropped, with one log line saying how many.
 func (p *proc) closeMailbox() {
+	sends := 0
 	for _, r := range p.mb.close() {
 		if m, ok := r.(*Message); ok {
-			if m.Kind == Call || m.Kind == Control && m.Session != 0 {
+			switch {
+			case m.Kind == Call || m.Kind == Control && m.Session != 0:
 				p.ctx.Fail(m.From, m.Session, &Error{Name: p.name, Addr: p.addr, What: "call " + quote(m.Cmd), Err: ErrExited})
+			case m.Kind == Send:
+				sends++
 			}
 			m.Release()
 		}
+	}
+	if sends > 0 {
+		p.log.Warn("exited with sends queued; dropped", "count", sends)
 	}
 }
 
@@ -302,7 +312,9 @@ func (p *proc) finish() {
 	p.mb.dead.Store(true)
 	p.disp.stop()
 	close(p.done)
-	p.sys.live.Done()
+	if p.sys.procs.remove(p.addr) == 0 && p.sys.closing.Load() {
+		p.sys.doneOnce.Do(func() { close(p.sys.allDone) })
+	}
 }
 
 func quote(s string) string { return `"` + s + `"` }

@@ -1,9 +1,13 @@
 package actor
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,9 +43,59 @@ type System struct {
 	outside  sync.Map // session(uint32) -> chan *Message
 	sessions atomic.Uint32
 
+	// spawnMu orders Spawn against Close: a spawn that saw closing unset
+	// has its service in procs before Close takes its snapshot.
+	spawnMu   sync.RWMutex
 	closing   atomic.Bool
-	live      sync.WaitGroup // one per running service
+	procs     procSet // every service from Spawn until it has finished
+	allDone   chan struct{}
+	doneOnce  sync.Once
 	exitHooks exitHooks
+}
+
+// procSet holds every service from its spawn until it has finished, the
+// stopping ones included: what Close waits for and Services lists.
+type procSet struct {
+	mu sync.Mutex
+	m  map[Addr]*proc
+}
+
+func (ps *procSet) add(p *proc) {
+	ps.mu.Lock()
+	ps.m[p.addr] = p
+	ps.mu.Unlock()
+}
+
+// remove reports how many services are left.
+func (ps *procSet) remove(a Addr) int {
+	ps.mu.Lock()
+	delete(ps.m, a)
+	n := len(ps.m)
+	ps.mu.Unlock()
+	return n
+}
+
+func (ps *procSet) len() int {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return len(ps.m)
+}
+
+func (ps *procSet) get(a Addr) *proc {
+	ps.mu.Lock()
+	p := ps.m[a]
+	ps.mu.Unlock()
+	return p
+}
+
+func (ps *procSet) all() []*proc {
+	ps.mu.Lock()
+	out := make([]*proc, 0, len(ps.m))
+	for _, p := range ps.m {
+		out = append(out, p)
+	}
+	ps.mu.Unlock()
+	return out
 }
 
 // NewSystem starts an empty system.
@@ -55,11 +109,13 @@ func NewSystem(o Options) *System {
 		as: pa.NewActorSystem(pa.WithLoggerFactory(func(*pa.ActorSystem) *slog.Logger {
 			return quiet // protoactor's own chatter; tern logs what matters
 		})),
-		node:  o.Node,
-		log:   log,
-		limit: o.MailboxLimit,
-		start: time.Now(),
+		node:    o.Node,
+		log:     log,
+		limit:   o.MailboxLimit,
+		start:   time.Now(),
+		allDone: make(chan struct{}),
 	}
+	s.procs.m = make(map[Addr]*proc)
 	if s.limit <= 0 {
 		s.limit = 1 << 20
 	}
@@ -79,6 +135,8 @@ func (s *System) Node() uint16 { return s.node }
 
 // Post delivers m to the service at to, or fails at once: it never blocks
 // and never drops silently. Post owns m from the call on, success or not.
+// Only requests (Call, Send) can fail for a full mailbox; answers, timers
+// and control messages are always queued to a live service.
 func (s *System) Post(to Addr, m *Message) error {
 	if to == None {
 		return s.postOutside(m)
@@ -88,7 +146,7 @@ func (s *System) Post(to Addr, m *Message) error {
 		m.Release()
 		return &Error{Addr: to, Err: ErrNoService}
 	}
-	if err := p.mb.post(m); err != nil {
+	if err := p.mb.post(m, m.Kind == Call || m.Kind == Send); err != nil {
 		m.Release()
 		return &Error{Name: p.name, Addr: to, Err: err}
 	}
@@ -145,23 +203,43 @@ func (s *System) Kill(a Addr) error {
 
 // Close stops every service, waits up to the deadline in ctx for them to
 // finish, and stops the timer queue. Services still running at the
-// deadline are left behind and ctx's error is returned.
+// deadline (a handler that never returns) are left behind, and an error
+// naming them is returned. Spawn fails from the start of Close on.
 func (s *System) Close(ctx context.Context) error {
+	s.spawnMu.Lock()
 	s.closing.Store(true)
-	for _, p := range s.handles.all() {
+	s.spawnMu.Unlock()
+	for _, p := range s.procs.all() {
 		p.stop()
 	}
-	done := make(chan struct{})
-	go func() { s.live.Wait(); close(done) }()
+	if s.procs.len() == 0 {
+		s.doneOnce.Do(func() { close(s.allDone) })
+	}
 	var err error
 	select {
-	case <-done:
+	case <-s.allDone:
 	case <-ctx.Done():
-		err = ctx.Err()
+		err = fmt.Errorf("actor: close: %w; still running: %s", ctx.Err(), describe(s.procs.all()))
 	}
 	s.timers.close()
 	s.as.Shutdown()
 	return err
+}
+
+// describe names services for a log line or an error: name(:addr), ...
+func describe(ps []*proc) string {
+	slices.SortFunc(ps, func(a, b *proc) int { return cmp.Compare(a.addr, b.addr) })
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.name)
+		b.WriteByte('(')
+		b.WriteString(p.addr.String())
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 // handleTable maps handles to live services. Sharded read-write locks
@@ -210,17 +288,4 @@ func (t *handleTable) count() int {
 		sh.RUnlock()
 	}
 	return n
-}
-
-func (t *handleTable) all() []*proc {
-	var ps []*proc
-	for i := range t.shards {
-		sh := &t.shards[i]
-		sh.RLock()
-		for _, p := range sh.m {
-			ps = append(ps, p)
-		}
-		sh.RUnlock()
-	}
-	return ps
 }

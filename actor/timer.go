@@ -17,14 +17,23 @@ type timers struct {
 }
 
 type timerShard struct {
-	sys  *System
-	mu   sync.Mutex
-	h    timerHeap
-	seq  uint64
-	kick chan struct{} // an earlier deadline arrived
-	stop chan struct{}
-	done chan struct{}
-	due  []timerEntry // reused batch of due entries, owned by loop
+	sys *System
+	mu  sync.Mutex
+	h   timerHeap
+	seq uint64
+	// cancelled holds the entries cancelled while still in h. They are
+	// skipped when due, and dropped from h at once when they outnumber
+	// the live ones, so the heap's size follows the live timers.
+	cancelled map[timerKey]struct{}
+	kick      chan struct{} // an earlier deadline arrived
+	stop      chan struct{}
+	done      chan struct{}
+	due       []timerEntry // reused batch of due entries, owned by loop
+}
+
+type timerKey struct {
+	to      Addr
+	session uint32
 }
 
 type timerEntry struct {
@@ -64,6 +73,44 @@ func (t *timers) add(d time.Duration, to Addr, session uint32) {
 	}
 }
 
+// cancel drops the timer (to, session) if it is still queued. Cancelling
+// one that already fired leaves a stale key, which the next compaction
+// drops.
+func (t *timers) cancel(to Addr, session uint32) {
+	sh := &t.shards[int(to.Handle())%len(t.shards)]
+	sh.mu.Lock()
+	if sh.cancelled == nil {
+		sh.cancelled = make(map[timerKey]struct{})
+	}
+	sh.cancelled[timerKey{to, session}] = struct{}{}
+	if len(sh.cancelled) > minCompact && 2*len(sh.cancelled) > len(sh.h) {
+		sh.compact()
+	}
+	sh.mu.Unlock()
+}
+
+// minCompact is the number of cancellations below which the heap is left
+// as it is: a few dead entries cost less than a rebuild.
+const minCompact = 64
+
+// compact removes the cancelled entries from the heap and forgets the
+// cancellations that matched nothing (timers that had already fired).
+func (sh *timerShard) compact() {
+	live := sh.h[:0]
+	for _, e := range sh.h {
+		if _, dead := sh.cancelled[timerKey{e.to, e.session}]; !dead {
+			live = append(live, e)
+		}
+	}
+	clear(sh.h[len(live):])
+	sh.h = live
+	if cap(sh.h) > 2*len(sh.h)+minCompact {
+		sh.h = append(timerHeap(nil), sh.h...)
+	}
+	sh.h.init()
+	clear(sh.cancelled)
+}
+
 func (sh *timerShard) loop() {
 	defer close(sh.done)
 	clock := time.NewTimer(time.Hour)
@@ -73,7 +120,15 @@ func (sh *timerShard) loop() {
 		// Take every due entry under one lock, post them outside it.
 		sh.mu.Lock()
 		for len(sh.h) > 0 && sh.h[0].due <= now {
-			sh.due = append(sh.due, sh.h.pop())
+			e := sh.h.pop()
+			if len(sh.cancelled) > 0 {
+				k := timerKey{e.to, e.session}
+				if _, dead := sh.cancelled[k]; dead {
+					delete(sh.cancelled, k)
+					continue
+				}
+			}
+			sh.due = append(sh.due, e)
 		}
 		next := int64(-1)
 		if len(sh.h) > 0 {
@@ -83,7 +138,10 @@ func (sh *timerShard) loop() {
 		for _, e := range sh.due {
 			m := NewMessage()
 			m.Kind, m.Session = Timer, e.session
-			_ = sh.sys.Post(e.to, m) // the service may be gone: fine
+			if err := sh.sys.Post(e.to, m); err != nil {
+				// A timer is never refused by a live service: this one is gone.
+				sh.sys.log.Debug("timer of a gone service dropped", "addr", e.to.String(), "session", e.session)
+			}
 		}
 		sh.due = sh.due[:0]
 		wait := time.Hour
@@ -139,20 +197,45 @@ func (h *timerHeap) pop() timerEntry {
 	last := len(s) - 1
 	s[0] = s[last]
 	s = s[:last]
-	for i := 0; ; {
+	s.down(0)
+	*h = s
+	return top
+}
+
+// down moves entry i down to its place.
+func (h timerHeap) down(i int) {
+	for {
 		l, small := 2*i+1, i
-		if l < len(s) && s.less(l, small) {
+		if l < len(h) && h.less(l, small) {
 			small = l
 		}
-		if r := l + 1; r < len(s) && s.less(r, small) {
+		if r := l + 1; r < len(h) && h.less(r, small) {
 			small = r
 		}
 		if small == i {
-			break
+			return
 		}
-		s[i], s[small] = s[small], s[i]
+		h[i], h[small] = h[small], h[i]
 		i = small
 	}
-	*h = s
-	return top
+}
+
+// init restores the heap order of any slice, in linear time.
+func (h timerHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+// PendingTimers is the number of entries in the timer queue, cancelled
+// ones not yet dropped included: what the queue holds in memory.
+func (s *System) PendingTimers() int {
+	n := 0
+	for i := range s.timers.shards {
+		sh := &s.timers.shards[i]
+		sh.mu.Lock()
+		n += len(sh.h)
+		sh.mu.Unlock()
+	}
+	return n
 }
