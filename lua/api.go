@@ -267,7 +267,7 @@ func lRespond(s *Service, L *glua.LState) int {
 		L.RaiseError("tern.response: %s", err.Error())
 	}
 	m.Kind, m.Session, m.Data = actor.Reply, o.session, data
-	_ = s.c.Post(o.to, m)
+	s.c.Answer(o.to, m)
 	L.Push(glua.LTrue)
 	return 1
 }

@@ -45,6 +45,7 @@ type Service struct {
 	answerID int
 	ready    []readyTask // forks and wakeups, run after the current message
 	scratch  []glua.LValue
+	vm       vmState // pcall, coroutine and require bookkeeping (coapi.go)
 }
 
 // waiter is a task suspended until a message with its session arrives.
@@ -169,6 +170,7 @@ func (s *Service) answer(m *actor.Message) {
 	delete(s.waiting, m.Session)
 	if w.partner != 0 {
 		delete(s.waiting, w.partner)
+		s.c.CancelTimer(w.partner) // a calltimeout's timer
 	}
 	args := s.scratch[:0]
 	if m.Kind == actor.Fail {
@@ -297,7 +299,7 @@ func (s *Service) finished(co *coro, results []glua.LValue) {
 			s.c.Fail(co.from, co.session, s.errorf(co.cmd, fmt.Errorf("cannot return the results: %w", err)))
 		} else {
 			m.Kind, m.Session, m.Data = actor.Reply, co.session, data
-			_ = s.c.Post(co.from, m)
+			s.c.Answer(co.from, m)
 		}
 	}
 	s.putTask(co)
