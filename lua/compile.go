@@ -10,6 +10,7 @@ import (
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/ast"
 	"github.com/yuin/gopher-lua/parse"
 )
 
@@ -63,12 +64,20 @@ func compileChunk(src []byte, name string) (*glua.FunctionProto, error) {
 	if err != nil {
 		return nil, fmt.Errorf("syntax error: %w", err)
 	}
-	rewriteForIn(chunk)
-	proto, err := glua.Compile(chunk, name)
+	proto, err := compileAST(chunk, name)
 	if err != nil {
 		return nil, fmt.Errorf("compile %s: %w", name, err)
 	}
 	return proto, nil
+}
+
+// compileAST compiles a parsed chunk, with the generic-for rewrite. Every
+// chunk a VM runs is compiled here: scripts, modules, the prelude, and
+// what load, loadstring, loadfile and dofile read, so one VM has one loop
+// semantics and iterators block in loaded code too.
+func compileAST(chunk []ast.Stmt, name string) (*glua.FunctionProto, error) {
+	rewriteForIn(chunk)
+	return glua.Compile(chunk, name)
 }
 
 // displayName is how a script appears in error messages and tracebacks:

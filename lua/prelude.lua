@@ -1,47 +1,56 @@
 -- The Lua half of a tern service VM. Go runs this chunk once per VM with
--- (raw, DONE, USER): raw holds the Go primitives (api.go; one table shared
--- by every VM, so only read here), DONE marks a pooled coroutine's
--- "finished" yield, USER marks a script's own yield. It builds the `tern`
--- module, the yield-safe pcall/xpcall and the pass-through coroutine
--- library, and returns (tern, boot, loop).
+-- (raw, DONE, USER): raw holds the Go primitives (api.go, coapi.go; one
+-- table shared by every VM, so only read here), DONE marks a pooled
+-- coroutine's "finished" yield, USER marks a script's own yield. It builds
+-- the `tern` module, the yield-safe pcall/xpcall and the pass-through
+-- coroutine library, and returns (tern, boot, loop, ubody).
+--
+-- Errors raised here (by error(msg, 1), or by a Go primitive called from
+-- here) say "=prelude:N:"; the error hooks in coro.go move that position to
+-- the script line that called.
 local raw, DONE, USER = ...
 
-local co_create, co_resume, co_status = raw.co_create, raw.co_resume, raw.co_status
+local co_resume, co_status = raw.co_resume, raw.co_status
 local pass = raw.pass -- yield a suspension on up towards the scheduler
-local newco, sethandler, forget = raw.newco, raw.sethandler, raw.forget
+local newco, xresume = raw.newco, raw.xresume
 local error = error
 
 -- The body of every pooled coroutine (coro.go): run f, yield DONE with its
--- results, get the next function, forever. The first yield says "ready".
+-- results, get the next function, forever. Go starts it with a function
+-- that does nothing, so the first yield says "ready".
 local co_yield = raw.co_yield
 local function loop(f, ...)
 	return loop(co_yield(DONE, f(...)))
 end
-local function body()
-	return loop(co_yield(DONE))
+
+-- The body of a script's coroutine (coapi.go's ucreate): started at once,
+-- it waits for the first resume, then becomes f.
+local function ubody(f)
+	return f(co_yield())
 end
 
 local function check(ok, ...)
 	if ok then
 		return ...
 	end
-	error((...), 0)
+	error((...), 1)
 end
 
 ---------------------------------------------------------------- pcall/xpcall
 -- gopher-lua's pcall cannot be yielded across (its issue #306), yet
 -- pcall(tern.call, ...) is everyday service code. So the protected function
--- runs in a pooled coroutine: its yields pass up to the scheduler, the
--- answers pass back down, and an error ends the coroutine, not the task.
+-- runs in a pooled coroutine: its yields pass up to the scheduler (or to the
+-- script coroutine that yields), the answers pass back down, and an error
+-- ends the coroutine, not the task. Inside, coroutine.running() is still
+-- the caller's coroutine (coapi.go).
 local pool = {}
 local POOL_MAX = 32 -- a burst of pcalls must not pin its coroutines forever
 
 local function putco(co)
-	if #pool < POOL_MAX then
-		pool[#pool + 1] = co
-	else
-		forget(co)
-	end
+	local n = #pool
+	if n < POOL_MAX then
+		pool[n + 1] = co
+	end -- else dropped: only Lua references a pcall coroutine
 end
 
 local function getco()
@@ -71,34 +80,35 @@ function pcall(f, ...)
 end
 
 -- xpcall's handler runs where the error was raised, with the stack still
--- there (so debug.traceback works): Go calls it from the coroutine's
--- error hook, and what it returns is what comes out here.
-local function xpcall_k(co, ok, tag, ...)
+-- there (so debug.traceback works): xresume tells Go the handler while co
+-- runs, Go calls it from co's error hook, and what it returns comes out
+-- here.
+local function xpcall_k(co, h, ok, tag, ...)
 	if not ok then
 		return false, tag
 	end
 	if tag == DONE then
-		sethandler(co, nil)
 		putco(co)
 		return true, ...
 	end
-	return xpcall_k(co, co_resume(co, pass(tag, ...)))
+	return xpcall_k(co, h, xresume(co, h, pass(tag, ...)))
 end
 
-function xpcall(f, handler, ...)
+function xpcall(f, h, ...)
 	local co = getco()
-	sethandler(co, handler)
-	return xpcall_k(co, co_resume(co, f, ...))
+	return xpcall_k(co, h, xresume(co, h, f, ...))
 end
 
 ------------------------------------------------------------------ coroutine
 -- A script's own coroutines: their yields carry USER and stop at the
 -- script's resume; the runtime's suspensions (tern.call inside a generator)
 -- pass through to the scheduler, as skynet.coroutine does.
+local create, uresume = raw.ucreate, raw.uresume
+local running = raw.urunning
 local co = {
-	create = co_create,
-	status = co_status,
-	running = raw.co_running,
+	create = create,
+	status = raw.ustatus,
+	running = running,
 }
 
 local uyield = raw.uyield
@@ -120,12 +130,12 @@ local function resume_k(c, ok, tag, ...)
 end
 
 function co.resume(c, ...)
-	return resume_k(c, co_resume(c, ...))
+	return resume_k(c, uresume(c, ...))
 end
 
 local function wrap_k(c, ok, tag, ...)
 	if not ok then
-		error(tag, 0)
+		error(tag, 0) -- already positioned where it was raised
 	end
 	if co_status(c) == "dead" then
 		return tag, ...
@@ -137,16 +147,26 @@ local function wrap_k(c, ok, tag, ...)
 end
 
 function co.wrap(f)
-	local c = co_create(f)
+	local c = create(f)
 	return function(...)
-		return wrap_k(c, co_resume(c, ...))
+		return wrap_k(c, uresume(c, ...))
 	end
 end
 
 coroutine = co
 
+-- dofile runs the chunk as a plain Lua call, so its top level may block.
+local loadfile = loadfile
+function dofile(name)
+	local f, err = loadfile(name)
+	if not f then
+		error(err, 1)
+	end
+	return f()
+end
+
 ----------------------------------------------------------------------- tern
-local call, calltimeout, newservice = raw.call, raw.calltimeout, raw.newservice
+local call, calltimeout, newservice, wait = raw.call, raw.calltimeout, raw.newservice, raw.wait
 local response, respond = raw.response, raw.respond
 local sethandlers, getstart = raw.sethandlers, raw.getstart
 
@@ -159,6 +179,12 @@ local tern = setmetatable({
 	end,
 	newservice = function(script, ...)
 		return check(newservice(script, ...))
+	end,
+	wait = function(token)
+		if token == nil then
+			token = running() -- the task's or the script coroutine's, even inside pcall
+		end
+		return wait(token)
 	end,
 	response = function()
 		local token = response()
@@ -201,4 +227,4 @@ local function boot(chunk, ...)
 	end
 end
 
-return tern, boot, body
+return tern, boot, loop, ubody

@@ -11,8 +11,12 @@ import (
 //go:embed prelude.lua
 var preludeSrc []byte
 
+// preludeName is the prelude's chunk name. Error positions never point
+// into it: they are moved to the script line that called (coro.go).
+const preludeName = "=prelude"
+
 var prelude = sync.OnceValues(func() (*glua.FunctionProto, error) {
-	return compileChunk(preludeSrc, "=prelude")
+	return compileChunk(preludeSrc, preludeName)
 })
 
 // vmOptions keep an idle VM small: gopher-lua's defaults reserve about
@@ -29,12 +33,13 @@ var vmOptions = glua.Options{
 	MinimizeStackMemory: true,
 }
 
-// Standard libraries. The base library is opened in each VM (load and
-// friends bind new functions to the VM's globals). The others are pure Go
-// functions, so each is created once per process and shared: every VM gets
-// its own tables (scripts may change them freely) holding the same
-// function objects, which nothing can change (gopher-lua refuses setfenv on
-// a Go function, and getfenv is wrapped below). io, os (but for its clock
+// Standard libraries. They are pure Go functions, so each is created once
+// per process and shared: every VM gets its own tables (scripts may change
+// them freely) holding the same function objects, which nothing can change
+// (gopher-lua refuses setfenv on a Go function, and getfenv is wrapped
+// below). load, loadstring and loadfile are tern's own (require.go): they
+// compile with the generic-for rewrite, and loadfile reads only along the
+// script path; dofile is the prelude's. io, os (but for its clock
 // functions) and package are left out: services talk to the world through
 // services.
 //
@@ -44,9 +49,6 @@ var vmOptions = glua.Options{
 type libTable struct {
 	fields map[string]glua.LValue
 	lazy   bool
-	// perVM names functions that bind new chunks to the calling VM's
-	// globals (load and friends): each VM makes its own from the Go code.
-	perVM map[string]bool
 }
 
 // template is the state that owns the shared functions. It never runs.
@@ -57,21 +59,20 @@ var template = sync.OnceValue(func() *glua.LState {
 var sharedLibs = sync.OnceValues(func() (map[string]libTable, *glua.LTable) {
 	L := template()
 	opens := []struct {
-		name  string
-		open  glua.LGFunction
-		keep  []string // nil: all
-		lazy  bool
-		perVM []string
+		name string
+		open glua.LGFunction
+		keep []string // nil: all
+		lazy bool
 	}{
-		{glua.BaseLibName, glua.OpenBase, nil, false, []string{"dofile", "load", "loadfile", "loadstring"}},
-		{glua.StringLibName, glua.OpenString, nil, true, nil},
-		{glua.CoroutineLibName, glua.OpenCoroutine, nil, false, nil},
-		{glua.TabLibName, glua.OpenTable, nil, true, nil},
-		{glua.MathLibName, glua.OpenMath, nil, true, nil},
+		{glua.BaseLibName, glua.OpenBase, nil, false},
+		{glua.StringLibName, glua.OpenString, nil, true},
+		{glua.CoroutineLibName, glua.OpenCoroutine, nil, false},
+		{glua.TabLibName, glua.OpenTable, nil, true},
+		{glua.MathLibName, glua.OpenMath, nil, true},
 		// Not the parts that reach or change what VMs share (the shared
 		// functions' upvalues, the shared tables behind metatables).
-		{glua.DebugLibName, glua.OpenDebug, []string{"traceback", "getinfo", "getlocal", "setlocal", "getupvalue"}, true, nil},
-		{glua.OsLibName, glua.OpenOs, []string{"time", "clock", "date", "getenv", "difftime"}, true, nil},
+		{glua.DebugLibName, glua.OpenDebug, []string{"traceback", "getinfo", "getlocal", "setlocal", "getupvalue"}, true},
+		{glua.OsLibName, glua.OpenOs, []string{"time", "clock", "date", "getenv", "difftime"}, true},
 	}
 	libs := make(map[string]libTable, len(opens))
 	for _, o := range opens {
@@ -80,10 +81,7 @@ var sharedLibs = sync.OnceValues(func() (map[string]libTable, *glua.LTable) {
 		L.Call(1, 1)
 		mod := L.Get(-1).(*glua.LTable)
 		L.Pop(1)
-		lib := libTable{fields: map[string]glua.LValue{}, lazy: o.lazy, perVM: map[string]bool{}}
-		for _, name := range o.perVM {
-			lib.perVM[name] = true
-		}
+		lib := libTable{fields: map[string]glua.LValue{}, lazy: o.lazy}
 		mod.ForEach(func(k, v glua.LValue) {
 			if v == mod {
 				v = nil // string.__index = string, _G = _G: the VM's own table
@@ -100,8 +98,12 @@ var sharedLibs = sync.OnceValues(func() (map[string]libTable, *glua.LTable) {
 		libs[o.name] = lib
 	}
 	// Replaced by the prelude and require.go, or of no use in a service.
-	for _, name := range []string{"print", "pcall", "xpcall", "require", "module", "_printregs", "_GOPHER_LUA_VERSION"} {
-		delete(libs[glua.BaseLibName].fields, name)
+	base := libs[glua.BaseLibName].fields
+	for _, name := range []string{"print", "pcall", "xpcall", "require", "module", "dofile", "_printregs", "_GOPHER_LUA_VERSION"} {
+		delete(base, name)
+	}
+	for name, f := range loaders {
+		base[name] = L.NewFunction(func(L *glua.LState) int { return f(serviceOf(L), L) })
 	}
 	return libs, L.G.Global
 })
@@ -123,11 +125,8 @@ func fillLib(L *glua.LState, t *glua.LTable, name string) {
 	libs, _ := sharedLibs()
 	lib := libs[name]
 	for k, v := range lib.fields {
-		switch {
-		case v == nil:
+		if v == nil {
 			v = t
-		case lib.perVM[k]:
-			v = L.NewFunction(v.(*glua.LFunction).GFunction)
 		}
 		t.RawSetString(k, v)
 	}
@@ -228,7 +227,7 @@ func serviceOf(L *glua.LState) *Service {
 // writes): the api functions and gopher-lua's own coroutine functions.
 // One per process, read by every VM.
 var sharedRaw = sync.OnceValue(func() *glua.LTable {
-	raw := template().CreateTable(0, len(api)+8)
+	raw := template().CreateTable(0, len(api)+len(coAPI)+8)
 	for name, f := range sharedAPI() {
 		raw.RawSetString(name, f)
 	}
@@ -252,7 +251,7 @@ var sharedRaw = sync.OnceValue(func() *glua.LTable {
 // ternGo maps tern module names to the api functions that are the module
 // functions themselves (the rest are Lua wrappers in the prelude).
 var ternGo = map[string]string{
-	"send": "send", "sleep": "sleep", "wait": "wait", "wakeup": "wakeup",
+	"send": "send", "sleep": "sleep", "wakeup": "wakeup",
 	"self": "self", "now": "now", "exit": "exit", "shutdown": "shutdown",
 	"fork": "fork", "timeout": "timeout", "start": "start", "address": "address",
 	"log": "log", "error": "logerror", "on_shutdown": "on_shutdown",
@@ -262,9 +261,11 @@ var ternGo = map[string]string{
 var sharedAPI = sync.OnceValue(func() map[string]*glua.LFunction {
 	sharedLibs() // first: the two must not use the template at once
 	L := template()
-	fns := make(map[string]*glua.LFunction, len(api))
-	for name, f := range api {
-		fns[name] = L.NewFunction(func(L *glua.LState) int { return f(serviceOf(L), L) })
+	fns := make(map[string]*glua.LFunction, len(api)+len(coAPI))
+	for _, m := range []map[string]func(*Service, *glua.LState) int{api, coAPI} {
+		for name, f := range m {
+			fns[name] = L.NewFunction(func(L *glua.LState) int { return f(serviceOf(L), L) })
+		}
 	}
 	return fns
 })
@@ -304,14 +305,15 @@ func (s *Service) newVM() error {
 	L.Push(sharedRaw())
 	L.Push(done)
 	L.Push(user)
-	if err := L.PCall(3, 3, nil); err != nil {
+	if err := L.PCall(3, 4, nil); err != nil {
 		L.Close()
 		return fmt.Errorf("prelude: %w", err)
 	}
-	tern, boot, loop := L.Get(-3), L.Get(-2), L.Get(-1)
-	L.Pop(3)
+	tern, boot, loop, ubody := L.Get(-4), L.Get(-3), L.Get(-2), L.Get(-1)
+	L.Pop(4)
 	s.boot = boot.(*glua.LFunction)
 	s.body = loop.(*glua.LFunction)
+	s.vm.ubody = ubody.(*glua.LFunction)
 	L.SetGlobal("require", sharedAPI()["require"])
 	s.loaded.RawSetString("tern", tern)
 	s.loaded.RawSetString("coroutine", L.GetGlobal("coroutine"))

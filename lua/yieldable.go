@@ -104,3 +104,33 @@ func canYield(L, top *glua.LState) bool {
 	}
 	return false
 }
+
+// rootFn returns the function at the bottom of thread L's call stack: for
+// the pooled coroutines, the prelude's loop (coro.go).
+func rootFn(L *glua.LState) *glua.LFunction {
+	f := currentFrame(L)
+	if f == nil {
+		return nil
+	}
+	for p := frameParent(f); p != nil; p = frameParent(p) {
+		f = p
+	}
+	return frameFn(f)
+}
+
+// scriptPos returns "name:line:" for the innermost frame of thread L that
+// runs script code (neither Go nor the prelude), or "" if there is none.
+func scriptPos(L *glua.LState) string {
+	for f := currentFrame(L); f != nil; f = frameParent(f) {
+		fn := frameFn(f)
+		if fn == nil || fn.IsG || fn.Proto == nil || fn.Proto.SourceName == preludeName {
+			continue
+		}
+		pc := framePc(f)
+		if pc < 1 || pc > len(fn.Proto.DbgSourcePositions) {
+			continue
+		}
+		return fmt.Sprintf("%s:%d:", fn.Proto.SourceName, fn.Proto.DbgSourcePositions[pc-1])
+	}
+	return ""
+}
