@@ -33,7 +33,7 @@ func (c *Context) Forward(to Addr, m *Message) {
 		if kind == Call {
 			c.Fail(from, session, fmt.Errorf("call %q: %w", cmd, err))
 		} else {
-			c.p.log.Warn("forwarded send dropped", "cmd", cmd, "from", from.String(), "err", err)
+			c.Warn("forwarded send dropped", cmd, "cmd", cmd, "from", from.String(), "err", err)
 		}
 	}
 }
@@ -80,6 +80,13 @@ func (c *Context) send(to Addr, kind Kind, session uint32, cmd string, args []an
 		return err
 	}
 	return c.post(to, m)
+}
+
+// Warn logs a warning that may repeat, once per message (a send to an
+// unknown command, say): the first goes out, then at most one a second
+// for this service and key, carrying the count of those left out.
+func (c *Context) Warn(msg, key string, args ...any) {
+	c.p.sys.warnings.Warn(c.p.log, msg, c.p.addr.String()+" "+key, args...)
 }
 
 // Self is the service's address.

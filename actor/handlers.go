@@ -27,7 +27,7 @@ func (h Handlers) Receive(c *Context, m *Message) {
 		if m.Kind == Call {
 			c.Fail(m.From, m.Session, err)
 		} else {
-			c.Logger().Warn("send to unknown command", "cmd", m.Cmd, "from", m.From.String())
+			c.Warn("send to unknown command", m.Cmd, "cmd", m.Cmd, "from", m.From.String())
 		}
 		return
 	}

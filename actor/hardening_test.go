@@ -229,3 +229,23 @@ func closeWithin(t *testing.T, s *actor.System) {
 		t.Errorf("close: %v", err)
 	}
 }
+
+// A flood of sends to an unknown command logs a few lines with a count,
+// not one line each.
+func TestUnknownCommandWarningsAreRateLimited(t *testing.T) {
+	var log testutil.Buffer
+	s := actor.NewSystem(actor.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	defer closeWithin(t, s)
+	a, _ := s.Launch(context.Background(), adder(), actor.SpawnOptions{Name: "adder"})
+	for i := 0; i < 10000; i++ {
+		if err := s.Send(a, "nope"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Call(context.Background(), a, "add", 1, 1); err != nil { // after every send
+		t.Fatal(err)
+	}
+	if n := strings.Count(log.String(), "send to unknown command"); n < 1 || n > 3 {
+		t.Fatalf("%d warning lines for 10000 sends:\n%s", n, log.String())
+	}
+}

@@ -194,7 +194,7 @@ func (p *proc) refuseShuttingDown(m *Message) {
 	if m.Kind == Call {
 		p.ctx.Fail(m.From, m.Session, err)
 	} else {
-		p.log.Warn("send refused: shutting down", "cmd", m.Cmd, "from", m.From.String())
+		p.ctx.Warn("send refused: shutting down", m.Cmd, "cmd", m.Cmd, "from", m.From.String())
 	}
 	m.Release()
 }

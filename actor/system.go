@@ -13,6 +13,7 @@ import (
 	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
+	"github.com/tern-dev/tern/internal/ratelog"
 )
 
 // Options configure a System.
@@ -51,6 +52,7 @@ type System struct {
 	allDone   chan struct{}
 	doneOnce  sync.Once
 	exitHooks exitHooks
+	warnings  ratelog.Limiter // repeated warnings, such as sends to an unknown command
 }
 
 // procSet holds every service from its spawn until it has finished, the
@@ -222,6 +224,7 @@ func (s *System) Close(ctx context.Context) error {
 		err = fmt.Errorf("actor: close: %w; still running: %s", ctx.Err(), describe(s.procs.all()))
 	}
 	s.timers.close()
+	s.warnings.Flush()
 	s.as.Shutdown()
 	return err
 }

@@ -137,7 +137,7 @@ func (s *Service) request(m *actor.Message) {
 		if m.Kind == actor.Call {
 			s.c.Fail(m.From, m.Session, s.errorf(m.Cmd, actor.ErrNoCommand))
 		} else {
-			s.c.Logger().Warn("send to unknown command", "cmd", m.Cmd, "from", m.From.String())
+			s.c.Warn("send to unknown command", m.Cmd, "cmd", m.Cmd, "from", m.From.String())
 		}
 		return
 	}
