@@ -108,3 +108,49 @@ func TestBootFailure(t *testing.T) {
 		t.Fatalf("exit code %d", code)
 	}
 }
+
+// Misuse fails at once with an error to test with errors.Is; before
+// issue 6, each of these blocked.
+func TestMisuseFailsAtOnce(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	rt, err := tern.New(tern.Config{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := rt.Send("x", "y"); !errors.Is(err, tern.ErrNotStarted) {
+			t.Errorf("Send before Start: %v", err)
+		}
+		if _, err := rt.Call(ctx, "x", "y"); !errors.Is(err, tern.ErrNotStarted) {
+			t.Errorf("Call before Start: %v", err)
+		}
+		if err := rt.Shutdown(ctx); !errors.Is(err, tern.ErrNotStarted) {
+			t.Errorf("Shutdown before Start: %v", err)
+		}
+		if err := rt.Start(ctx); err != nil {
+			t.Errorf("Start: %v", err)
+			return
+		}
+		if _, err := rt.Call(ctx, tern.Addr(0), "y"); err == nil || !strings.Contains(err.Error(), `:00000000: call "y": no such service`) {
+			t.Errorf("Call to address 0: %v", err)
+		}
+		if err := rt.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := rt.Send("x", "y"); !errors.Is(err, tern.ErrStopped) {
+			t.Errorf("Send after the end: %v", err)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("blocked for 5s")
+	}
+	if code := rt.Wait(); code != tern.ExitOK {
+		t.Fatalf("exit code %d", code)
+	}
+}

@@ -50,7 +50,9 @@ type target struct {
 // tick is how often the root checks that stopped services are gone.
 const tick = 5 * time.Millisecond
 
-// loggerGrace is how long the logger may take to write what is queued.
+// loggerGrace is how long the logger may take to write what is queued
+// at least, even past the shutdown deadline: the lines about a late
+// shutdown are the ones that say why.
 const loggerGrace = 2 * time.Second
 
 func (s *rootService) begin(c *actor.Context, code int, reason string) {
@@ -194,14 +196,18 @@ func (s *rootService) waitStopped(c *actor.Context) {
 	}
 	if st.phase == 1 {
 		// The core: names, then the logger, which writes what is queued
-		// before its "exit" and then stops. It gets a grace period past
-		// the deadline: losing the log of a late shutdown would hide why.
+		// by the shutdown deadline (but gets loggerGrace at least: losing
+		// the log of a late shutdown would hide why), counts and reports
+		// what it could not write, and stops. From here on records are
+		// written directly.
 		st.phase = 2
-		st.deadline = time.Now().Add(loggerGrace)
+		st.deadline = time.Now().Add(max(time.Until(st.deadline), loggerGrace))
 		s.kill(c, actor.Addr(s.rt.names.Load()))
-		if err := c.System().Send(s.logger, "exit"); err != nil {
+		if err := s.rt.handler.Exit(st.deadline); err != nil {
 			c.Logger().Warn("stop the logger", "err", err)
 		}
+		// Wait a little past the logger's own deadline for it to stop.
+		st.deadline = st.deadline.Add(100 * time.Millisecond)
 		s.waitStopped(c)
 		return
 	}
@@ -210,6 +216,10 @@ func (s *rootService) waitStopped(c *actor.Context) {
 
 // finish ends the runtime with code: the root stops, and Wait returns.
 func (s *rootService) finish(c *actor.Context, code int) {
+	if s.finished {
+		return // a forced exit after the end
+	}
+	s.finished = true
 	r := s.rt
 	r.handler.Detach()
 	select {

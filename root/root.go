@@ -27,10 +27,11 @@ const (
 // bootstrap. Then it waits for a stopRequest and runs the shutdown
 // protocol (exit.go).
 type rootService struct {
-	rt     *Runtime
-	logger actor.Addr
-	boot   uint32 // session of the bootstrap's start
-	stop   shutdown
+	rt       *Runtime
+	logger   actor.Addr
+	boot     uint32 // session of the bootstrap's start
+	stop     shutdown
+	finished bool // finish ran: the root is stopping
 }
 
 func (s *rootService) Init(c *actor.Context) error {
@@ -44,7 +45,7 @@ func (s *rootService) Init(c *actor.Context) error {
 	r.pending = nil
 	r.mu.Unlock()
 	// 1. The logger: from here on, records are written on its goroutine.
-	la, err := c.Spawn(logger.Service{}, actor.SpawnOptions{Name: "logger", Script: "go:logger"})
+	la, err := c.Spawn(logger.Service{Handler: r.handler}, actor.SpawnOptions{Name: "logger", Script: "go:logger"})
 	if err != nil {
 		return s.bootFailed(c, fmt.Errorf("logger: %w", err))
 	}
