@@ -11,14 +11,17 @@ import (
 type Context struct {
 	p       *proc
 	session uint32
-	calls   map[uint32]pendingCall // Go continuations waiting for replies
-	owed    map[owedCall]struct{}  // Calls received and not yet answered
-	kept    bool                   // the service kept the current message
+	// The service's one session table: what waits for the Reply, Fail or
+	// Timer of each session it opened (a Go continuation or a Waiter).
+	calls map[uint32]pendingCall
+	owed  map[owedCall]struct{} // Calls received and not yet answered
+	kept  bool                  // the service kept the current message
 }
 
-// Keep tells the runtime the service keeps m past the end of Receive (to
-// Forward it later): the runtime will not recycle it.
-func (c *Context) Keep(m *Message) { c.kept = true }
+// Keep tells the runtime the service keeps the message it is handling
+// past the end of Receive (to Forward it later): the runtime will not
+// recycle it.
+func (c *Context) Keep() { c.kept = true }
 
 // Forward passes m, received (and kept) by this service, on to another
 // service unchanged: its sender and session stay, so the answer to a Call
@@ -44,6 +47,16 @@ func (c *Context) Forward(to Addr, m *Message) {
 func (c *Context) Forget(from Addr, session uint32) {
 	delete(c.owed, owedCall{from, session})
 }
+
+// Owes reports whether the service still owes an answer to the Call
+// (from, session).
+func (c *Context) Owes(from Addr, session uint32) bool {
+	_, ok := c.owed[owedCall{from, session}]
+	return ok
+}
+
+// Owed is the number of Calls the service has received and not answered.
+func (c *Context) Owed() int { return len(c.owed) }
 
 // CallControl sends a control message (Ctl, e.g. *proto.Shutdown) that
 // expects an answer, and runs then with it, as Call does.
@@ -229,14 +242,37 @@ func (c *Context) await(session uint32, k pendingCall) {
 	c.calls[session] = k
 }
 
-// pendingCall is a continuation: then for Go values, raw for messages.
+// A Waiter waits on a session the service opened: the runtime hands it
+// the Reply, Fail or Timer with that session, on the service's goroutine,
+// instead of passing the message to Receive. m is valid only during Wake.
+type Waiter interface {
+	Wake(m *Message)
+}
+
+// Await makes w the waiter of session (a Call's or a timer's), until the
+// message with that session arrives or Unawait.
+func (c *Context) Await(session uint32, w Waiter) {
+	c.await(session, pendingCall{w: w})
+}
+
+// Unawait drops the waiter of session, if any: a message with that
+// session that still comes goes to Receive.
+func (c *Context) Unawait(session uint32) {
+	delete(c.calls, session)
+}
+
+// pendingCall is what waits on a session: then for Go values, raw for
+// messages, or a Waiter.
 type pendingCall struct {
 	then func([]any, error)
 	raw  func(*Message, error)
+	w    Waiter
 }
 
 func (k pendingCall) done(m *Message) {
 	switch {
+	case k.w != nil:
+		k.w.Wake(m)
 	case k.raw != nil && m.Kind == Fail:
 		k.raw(nil, m.Err)
 	case k.raw != nil:

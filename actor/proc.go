@@ -32,6 +32,11 @@ type proc struct {
 	readySession uint32
 	readyPending bool // Init deferred its readiness
 
+	// The Shutdown request being served: answered when the service is
+	// done, failed if it exits first.
+	shutdownFrom    Addr
+	shutdownSession uint32
+
 	stopping atomic.Bool // Stop was requested
 	done     chan struct{}
 }
@@ -118,11 +123,10 @@ func (s *System) Await() (session uint32, wait func(ctx context.Context, a Addr)
 // Forget frees a session from Await that will not be waited on.
 func (s *System) Forget(session uint32) { s.outside.Delete(session) }
 
-// Receive is protoactor's entry point: our messages, and the lifecycle.
+// Receive is protoactor's entry point for the lifecycle; tern's own
+// messages go from the mailbox straight to deliver.
 func (p *proc) Receive(c pa.Context) {
-	switch m := c.Message().(type) {
-	case *Message:
-		p.deliver(m)
+	switch c.Message().(type) {
 	case *pa.Started:
 		p.init()
 	case *pa.Stopping:
@@ -132,27 +136,31 @@ func (p *proc) Receive(c pa.Context) {
 	}
 }
 
+// deliver is the one dispatch on a message's kind: an answer or timer
+// goes to what waits on its session, a request is recorded as owed and
+// handed to the service, as is anything else.
 func (p *proc) deliver(m *Message) {
 	defer p.recoverFrom(m)
-	if m.Kind == Reply || m.Kind == Fail {
+	switch m.Kind {
+	case Reply, Fail, Timer:
 		if k, ok := p.ctx.calls[m.Session]; ok {
 			delete(p.ctx.calls, m.Session)
 			k.done(m)
 			m.Release()
 			return
 		}
-	}
-	if (m.Kind == Call || m.Kind == Send) && State(p.state.Load()) == ShuttingDown {
-		p.refuseShuttingDown(m)
-		return
-	}
-	if m.Kind == Call || m.Kind == Control && m.Session != 0 {
-		if p.ctx.owed == nil {
-			p.ctx.owed = make(map[owedCall]struct{})
+	case Call, Send:
+		if State(p.state.Load()) == ShuttingDown {
+			p.refuseShuttingDown(m)
+			return
 		}
-		p.ctx.owed[owedCall{m.From, m.Session}] = struct{}{}
-	}
-	if m.Kind == Control {
+		if m.Kind == Call {
+			if p.ctx.owed == nil {
+				p.ctx.owed = make(map[owedCall]struct{})
+			}
+			p.ctx.owed[owedCall{m.From, m.Session}] = struct{}{}
+		}
+	case Control:
 		if sd, ok := m.Ctl.(*pb.Shutdown); ok {
 			p.shutdown(sd, m)
 			m.Release()
@@ -176,10 +184,11 @@ func (p *proc) shutdown(sd *pb.Shutdown, m *Message) {
 	}
 	p.state.Store(int32(ShuttingDown))
 	p.log.Info("shutting down", "reason", sd.GetReason())
+	p.shutdownFrom, p.shutdownSession = from, session
 	done := func() {
-		if session != 0 {
-			p.ctx.reply(from, session, nil)
-			session = 0
+		if p.shutdownSession != 0 {
+			p.ctx.reply(p.shutdownFrom, p.shutdownSession, nil)
+			p.shutdownSession = 0
 		}
 	}
 	if s, ok := p.svc.(Shutdowner); ok {
@@ -302,6 +311,9 @@ func (p *proc) finish() {
 	clear(p.ctx.calls) // continuations of a dead service never run
 	for o := range p.ctx.owed {
 		p.ctx.Fail(o.from, o.session, exited)
+	}
+	if p.shutdownSession != 0 {
+		p.ctx.Fail(p.shutdownFrom, p.shutdownSession, exited)
 	}
 	p.state.Store(int32(Stopped))
 	if hooks := p.sys.exitHooks.Load(); hooks != nil {

@@ -49,7 +49,7 @@ func (s *Service) forward(c *actor.Context, name string, m *actor.Message) {
 	m.Ctl = nil
 	if a, ok := s.table.Lookup(name); ok {
 		c.Forward(a, m)
-		c.Keep(m)
+		c.Keep()
 		return
 	}
 	d, ok := s.declared[name]
@@ -62,7 +62,7 @@ func (s *Service) forward(c *actor.Context, name string, m *actor.Message) {
 		s.refuse(c, name, m, err)
 		return
 	}
-	c.Keep(m)
+	c.Keep()
 	l.queued = append(l.queued, m)
 }
 
