@@ -23,17 +23,25 @@ var coAPI = map[string]func(*Service, *glua.LState) int{
 	"pass":     lPass,
 	"uyield":   lUserYield,
 	"xresume":  lXResume,
+	"twait":    lTernWait,
 	"ucreate":  lUserCreate,
 	"uresume":  lUserResume,
 	"ustatus":  lUserStatus,
 	"urunning": lUserRunning,
 }
 
-// vmState is the per-VM state of the prelude's primitives and require.
+// vmState is the per-VM state of xpcall and require, made on first use
+// (an idle service has none).
 type vmState struct {
-	ubody   *glua.LFunction // the prelude's body of a script's coroutine
-	xh      []xframe        // handlers of the xpcalls being resumed, innermost last
-	loading []string        // modules being required, outermost first
+	xh      []xframe // handlers of the xpcalls being resumed, innermost last
+	loading []string // modules being required, outermost first
+}
+
+func (s *Service) vmState() *vmState {
+	if s.vm == nil {
+		s.vm = &vmState{}
+	}
+	return s.vm
 }
 
 // xframe is an xpcall's coroutine and its message handler.
@@ -71,13 +79,14 @@ func lXResume(s *Service, L *glua.LState) int {
 	th := L.CheckThread(1)
 	h := L.Get(2)
 	L.Remove(2)
-	n0 := len(s.vm.xh)
+	vm := s.vmState()
+	n0 := len(vm.xh)
 	if h != glua.LNil {
-		s.vm.xh = append(s.vm.xh, xframe{th, h})
+		vm.xh = append(vm.xh, xframe{th, h})
 	}
 	defer func() {
-		clear(s.vm.xh[n0:])
-		s.vm.xh = s.vm.xh[:n0]
+		clear(vm.xh[n0:])
+		vm.xh = vm.xh[:n0]
 	}()
 	return coResume()(L)
 }
@@ -112,15 +121,15 @@ func lUserYield(s *Service, L *glua.LState) int {
 	return -1
 }
 
-// ucreate(f) is coroutine.create. The coroutine is started at once on the
-// prelude's ubody, which waits for the first resume and then tail-calls
-// f: started, it keeps the error hook set here (gopher-lua sets its own
-// when a coroutine starts), which moves error positions out of the
-// prelude (coro.go).
+// ucreate(f) is coroutine.create. The coroutine is started at once on
+// ubody, which waits for the first resume and then tail-calls f: started,
+// it keeps the error hook set here (gopher-lua sets its own when a
+// coroutine starts), which moves error positions out of the prelude
+// (coro.go).
 func lUserCreate(s *Service, L *glua.LState) int {
 	f := L.CheckFunction(1)
 	th, _ := L.NewThread()
-	L.Resume(th, s.vm.ubody, f)
+	L.Resume(th, ubody, f) // sharedSrc's (vm.go)
 	th.Panic = s.userHook
 	L.Push(th)
 	return 1
@@ -153,6 +162,17 @@ func lUserStatus(s *Service, L *glua.LState) int {
 	}
 	L.Push(glua.LString(st))
 	return 1
+}
+
+// twait([token]) is tern.wait (timeapi.go's wait), with the token
+// defaulting to coroutine.running(): the task's or the script coroutine's
+// identity, also inside pcall.
+func lTernWait(s *Service, L *glua.LState) int {
+	if L.Get(1) == glua.LNil {
+		L.SetTop(0)
+		L.Push(s.identity(L))
+	}
+	return lWait(s, L)
 }
 
 // urunning() is coroutine.running.

@@ -95,8 +95,10 @@ func (c *coro) hook(L *glua.LState) {
 // returns.
 func (s *Service) pcallHook(L *glua.LState) {
 	obj := s.relocate(L, L.Get(-1))
-	if n := len(s.vm.xh); n > 0 && s.vm.xh[n-1].th == L {
-		obj = s.callHandler(L, s.vm.xh[n-1].h, obj)
+	if s.vm != nil {
+		if xh := s.vm.xh; len(xh) > 0 && xh[len(xh)-1].th == L {
+			obj = s.callHandler(L, xh[len(xh)-1].h, obj)
+		}
 	}
 	panic(&glua.ApiError{Type: glua.ApiErrorRun, Object: obj})
 }

@@ -47,7 +47,7 @@ func TestPcallYieldLeaksNothing(t *testing.T) {
 		res, err := sys.Call(ctx, driver, "drive", target, run.cmd, run.n)
 		cancel()
 		if err != nil || res[0] != int64(run.n) {
-			t.Fatalf("%d %s requests: %v answered right, %v", run.n, run.cmd, res, err)
+			t.Errorf("%d %s requests: %v answered right, %v", run.n, run.cmd, res, err)
 		}
 	}
 	// Each VM holds at most 32 idle tasks and 32 idle pcall coroutines.

@@ -76,3 +76,27 @@ func TestPcallYield(t *testing.T) {
 		t.Fatalf("generator yielding in pcall: %#v", res[0])
 	}
 }
+
+// The cost of pcall and xpcall on the way of a call, and alone.
+func BenchmarkPcall(b *testing.B) {
+	for _, bc := range []struct {
+		name, cmd string
+		target    bool
+	}{{"Call", "pcall_calls", true}, {"Local", "pcall_local", false}, {"XpcallLocal", "xpcall_local", false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := newEnv(b)
+			p, q := e.launch(b, "pcall_identity"), e.launch(b, "pcall_identity")
+			args := []any{b.N}
+			if bc.target {
+				args = []any{q, b.N}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			res := e.call(b, p, bc.cmd, args...)
+			b.StopTimer()
+			if res[0] != int64(b.N) {
+				b.Fatalf("%s: %v of %d", bc.cmd, res[0], b.N)
+			}
+		})
+	}
+}

@@ -3,7 +3,7 @@
 -- table shared by every VM, so only read here), DONE marks a pooled
 -- coroutine's "finished" yield, USER marks a script's own yield. It builds
 -- the `tern` module, the yield-safe pcall/xpcall and the pass-through
--- coroutine library, and returns (tern, boot, loop, ubody).
+-- coroutine library, and returns (tern, boot, loop).
 --
 -- Errors raised here (by error(msg, 1), or by a Go primitive called from
 -- here) say "=prelude:N:"; the error hooks in coro.go move that position to
@@ -21,12 +21,6 @@ local error = error
 local co_yield = raw.co_yield
 local function loop(f, ...)
 	return loop(co_yield(DONE, f(...)))
-end
-
--- The body of a script's coroutine (coapi.go's ucreate): started at once,
--- it waits for the first resume, then becomes f.
-local function ubody(f)
-	return f(co_yield())
 end
 
 local function check(ok, ...)
@@ -104,11 +98,10 @@ end
 -- script's resume; the runtime's suspensions (tern.call inside a generator)
 -- pass through to the scheduler, as skynet.coroutine does.
 local create, uresume = raw.ucreate, raw.uresume
-local running = raw.urunning
 local co = {
 	create = create,
 	status = raw.ustatus,
-	running = running,
+	running = raw.urunning,
 }
 
 local uyield = raw.uyield
@@ -155,18 +148,8 @@ end
 
 coroutine = co
 
--- dofile runs the chunk as a plain Lua call, so its top level may block.
-local loadfile = loadfile
-function dofile(name)
-	local f, err = loadfile(name)
-	if not f then
-		error(err, 1)
-	end
-	return f()
-end
-
 ----------------------------------------------------------------------- tern
-local call, calltimeout, newservice, wait = raw.call, raw.calltimeout, raw.newservice, raw.wait
+local call, calltimeout, newservice = raw.call, raw.calltimeout, raw.newservice
 local response, respond = raw.response, raw.respond
 local sethandlers, getstart = raw.sethandlers, raw.getstart
 
@@ -179,12 +162,6 @@ local tern = setmetatable({
 	end,
 	newservice = function(script, ...)
 		return check(newservice(script, ...))
-	end,
-	wait = function(token)
-		if token == nil then
-			token = running() -- the task's or the script coroutine's, even inside pcall
-		end
-		return wait(token)
 	end,
 	response = function()
 		local token = response()
@@ -227,4 +204,4 @@ local function boot(chunk, ...)
 	end
 end
 
-return tern, boot, loop, ubody
+return tern, boot, loop

@@ -32,9 +32,10 @@ func lRequire(s *Service, L *glua.LState) int {
 		L.Push(t)
 		return 1
 	}
-	for i, n := range s.vm.loading {
+	vm := s.vmState()
+	for i, n := range vm.loading {
 		if n == name {
-			L.RaiseError("require cycle: %s -> %s", strings.Join(s.vm.loading[i:], " -> "), name)
+			L.RaiseError("require cycle: %s -> %s", strings.Join(vm.loading[i:], " -> "), name)
 		}
 	}
 	path, err := s.rt.findModule(name, s.dir)
@@ -45,9 +46,9 @@ func lRequire(s *Service, L *glua.LState) int {
 	if err != nil {
 		L.RaiseError("module %q: %s", name, err.Error())
 	}
-	n0 := len(s.vm.loading)
-	s.vm.loading = append(s.vm.loading, name)
-	defer func() { s.vm.loading = s.vm.loading[:n0] }() // on an error too
+	n0 := len(vm.loading)
+	vm.loading = append(vm.loading, name)
+	defer func() { vm.loading = vm.loading[:n0] }() // on an error too
 	L.Push(L.NewFunctionFromProto(proto))
 	L.Push(glua.LString(name))
 	L.Call(1, 1)

@@ -45,7 +45,7 @@ type Service struct {
 	answerID int
 	ready    []readyTask // forks and wakeups, run after the current message
 	scratch  []glua.LValue
-	vm       vmState // pcall, coroutine and require bookkeeping (coapi.go)
+	vm       *vmState // xpcall and require bookkeeping, made on first use (coapi.go)
 }
 
 // waiter is a task suspended until a message with its session arrives.

@@ -39,7 +39,7 @@ var vmOptions = glua.Options{
 // (gopher-lua refuses setfenv on a Go function, and getfenv is wrapped
 // below). load, loadstring and loadfile are tern's own (require.go): they
 // compile with the generic-for rewrite, and loadfile reads only along the
-// script path; dofile is the prelude's. io, os (but for its clock
+// script path; dofile is sharedSrc's, on loadfile. io, os (but for its clock
 // functions) and package are left out: services talk to the world through
 // services.
 //
@@ -105,8 +105,48 @@ var sharedLibs = sync.OnceValues(func() (map[string]libTable, *glua.LTable) {
 	for name, f := range loaders {
 		base[name] = L.NewFunction(func(L *glua.LState) int { return f(serviceOf(L), L) })
 	}
+	proto, err := compileChunk([]byte(sharedSrc), preludeName)
+	if err != nil {
+		panic("lua: shared chunk: " + err.Error())
+	}
+	L.Push(L.NewFunctionFromProto(proto))
+	L.Push(libs[glua.CoroutineLibName].fields["yield"])
+	L.Push(base["loadfile"])
+	L.Push(base["error"])
+	L.Call(3, 2)
+	ubody, base["dofile"] = L.Get(-2).(*glua.LFunction), L.Get(-1)
+	L.Pop(2)
 	return libs, L.G.Global
 })
+
+// sharedSrc is Lua code every VM shares: run once per process on the
+// template, it makes functions that need nothing of a VM's own (a Lua
+// function holds no state while it runs). Named as the prelude, its error
+// positions are moved to the script's line too (coro.go).
+const sharedSrc = `
+local yield, loadfile, error = ...
+
+-- The body of a script's coroutine (coapi.go's ucreate): started at once,
+-- it waits for the first resume, then becomes f.
+local function ubody(f)
+	return f(yield())
+end
+
+-- dofile(name) is loadfile's chunk run as a plain Lua call, so its top
+-- level may block.
+local function dofile(name)
+	local f, err = loadfile(name)
+	if not f then
+		error(err, 1)
+	end
+	return f()
+end
+
+return ubody, dofile
+`
+
+// ubody is sharedSrc's ubody, set with sharedLibs.
+var ubody *glua.LFunction
 
 // sharedFunc is a function of a shared library, for the runtime's own use.
 func sharedFunc(lib, name string) *glua.LFunction {
@@ -251,7 +291,7 @@ var sharedRaw = sync.OnceValue(func() *glua.LTable {
 // ternGo maps tern module names to the api functions that are the module
 // functions themselves (the rest are Lua wrappers in the prelude).
 var ternGo = map[string]string{
-	"send": "send", "sleep": "sleep", "wakeup": "wakeup",
+	"send": "send", "sleep": "sleep", "wait": "twait", "wakeup": "wakeup",
 	"self": "self", "now": "now", "exit": "exit", "shutdown": "shutdown",
 	"fork": "fork", "timeout": "timeout", "start": "start", "address": "address",
 	"log": "log", "error": "logerror", "on_shutdown": "on_shutdown",
@@ -305,15 +345,14 @@ func (s *Service) newVM() error {
 	L.Push(sharedRaw())
 	L.Push(done)
 	L.Push(user)
-	if err := L.PCall(3, 4, nil); err != nil {
+	if err := L.PCall(3, 3, nil); err != nil {
 		L.Close()
 		return fmt.Errorf("prelude: %w", err)
 	}
-	tern, boot, loop, ubody := L.Get(-4), L.Get(-3), L.Get(-2), L.Get(-1)
-	L.Pop(4)
+	tern, boot, loop := L.Get(-3), L.Get(-2), L.Get(-1)
+	L.Pop(3)
 	s.boot = boot.(*glua.LFunction)
 	s.body = loop.(*glua.LFunction)
-	s.vm.ubody = ubody.(*glua.LFunction)
 	L.SetGlobal("require", sharedAPI()["require"])
 	s.loaded.RawSetString("tern", tern)
 	s.loaded.RawSetString("coroutine", L.GetGlobal("coroutine"))

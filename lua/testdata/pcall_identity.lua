@@ -166,4 +166,42 @@ function S.echo_add(a, b)
 	return a + b
 end
 
+-- For the benchmarks: n pcalls of a call to target, or of a local function.
+function S.pcall_calls(target, n)
+	local good = 0
+	for i = 1, n do
+		local ok, v = pcall(tern.call, target, "echo_add", i, 1)
+		if ok and v == i + 1 then
+			good = good + 1
+		end
+	end
+	return good
+end
+
+local function add(a, b)
+	return a + b
+end
+
+function S.pcall_local(n)
+	local good = 0
+	for i = 1, n do
+		local ok, v = pcall(add, i, 1)
+		if ok and v == i + 1 then
+			good = good + 1
+		end
+	end
+	return good
+end
+
+function S.xpcall_local(n)
+	local good = 0
+	for i = 1, n do
+		local ok, v = xpcall(add, debug.traceback, i, 1)
+		if ok and v == i + 1 then
+			good = good + 1
+		end
+	end
+	return good
+end
+
 return S
