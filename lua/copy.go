@@ -340,51 +340,6 @@ type copyDecoder struct {
 	pad int // nil array slots still allowed (see copyMaxPadding)
 }
 
-// unpackLValues decodes a payload and pushes each value onto L's stack; returns how many were pushed.
-// On error nothing stays pushed (reset the top).
-func unpackLValues(L *glua.LState, data []byte) (int, error) {
-	if len(data) == 0 {
-		return 0, nil // no payload at all: no values (a Go sender's nil)
-	}
-	d := copyDecoder{L: L, r: pack.NewReader(data), pad: copyMaxPadding}
-	n, err := d.r.Count()
-	if err != nil {
-		return 0, err
-	}
-	// gopher-lua raises a Lua error (registry overflow) when pushing past
-	// the registry's maximum size. The exact free space is not observable
-	// (GetTop is relative to the current frame), so this only catches
-	// counts that cannot possibly fit.
-	if room := copyRegistryMax(L) - L.GetTop(); n > room {
-		return 0, fmt.Errorf("cannot push %d values onto the Lua stack (room for at most %d)", n, room)
-	}
-	top := L.GetTop()
-	for i := range n {
-		v, err := d.unpackNext()
-		if err != nil {
-			L.SetTop(top)
-			return 0, copyArg(err, i+1)
-		}
-		L.Push(v)
-	}
-	if err := d.r.Done(); err != nil {
-		L.SetTop(top)
-		return 0, err
-	}
-	return n, nil
-}
-
-func copyRegistryMax(L *glua.LState) int {
-	m := L.Options.RegistrySize
-	if L.Options.RegistryMaxSize > m {
-		m = L.Options.RegistryMaxSize
-	}
-	if m <= 0 {
-		m = glua.RegistrySize
-	}
-	return m
-}
-
 // unpackLAppend decodes a payload appending the values to dst (for passing to L.Resume without pushing).
 // On error it returns dst with its original length.
 func unpackLAppend(L *glua.LState, dst []glua.LValue, data []byte) ([]glua.LValue, error) {

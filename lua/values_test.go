@@ -80,8 +80,8 @@ func TestCopyInexactIntegers(t *testing.T) {
 			t.Errorf("dst on error: %v", dst)
 		}
 		L.Push(glua.LString("keep"))
-		if n, err := unpackLValues(L, b); err == nil || err.Error() != tt.msg || n != 0 || L.GetTop() != 1 {
-			t.Errorf("unpackLValues %v: %d %v, top %d", tt.vals, n, err, L.GetTop())
+		if n, err := copyTestUnpack(L, b); err == nil || err.Error() != tt.msg || n != 0 || L.GetTop() != 1 {
+			t.Errorf("copyTestUnpack %v: %d %v, top %d", tt.vals, n, err, L.GetTop())
 		}
 		L.SetTop(0)
 	}

@@ -183,8 +183,9 @@ func (e *encError) sized(max int) *encError {
 // []int, []int64, []float64 (array part of a table), map[string]any,
 // map[string]string, map[string]int, map[string]float64 and map[any]any
 // (hash part; map[any]any keys may be strings, booleans, integers or
-// non-NaN floats). Anything else wraps ErrUnsupported. Errors name the
-// offending path starting at "value". On error the returned slice is b
+// non-NaN floats). Anything else wraps ErrUnsupported. The value may take
+// at most MaxSize bytes (past it the error wraps ErrTooLarge). Errors name
+// the offending path starting at "value". On error the returned slice is b
 // unchanged.
 func AppendValue(b []byte, v any) ([]byte, error) {
 	out, err := appendValue(b, v, 0, len(b)+MaxSize)
