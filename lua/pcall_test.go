@@ -77,12 +77,13 @@ func TestPcallYield(t *testing.T) {
 	}
 }
 
-// The cost of pcall and xpcall on the way of a call, and alone.
+// The cost of pcall and xpcall on the way of a call, and alone; and of a
+// script coroutine's life (create, one resume, end).
 func BenchmarkPcall(b *testing.B) {
 	for _, bc := range []struct {
 		name, cmd string
 		target    bool
-	}{{"Call", "pcall_calls", true}, {"Local", "pcall_local", false}, {"XpcallLocal", "xpcall_local", false}} {
+	}{{"Call", "pcall_calls", true}, {"Local", "pcall_local", false}, {"XpcallLocal", "xpcall_local", false}, {"CoroutineWrap", "wrap_local", false}} {
 		b.Run(bc.name, func(b *testing.B) {
 			e := newEnv(b)
 			p, q := e.launch(b, "pcall_identity"), e.launch(b, "pcall_identity")

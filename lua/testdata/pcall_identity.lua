@@ -193,6 +193,16 @@ function S.pcall_local(n)
 	return good
 end
 
+function S.wrap_local(n)
+	local good = 0
+	for i = 1, n do
+		if coroutine.wrap(add)(i, 1) == i + 1 then
+			good = good + 1
+		end
+	end
+	return good
+end
+
 function S.xpcall_local(n)
 	local good = 0
 	for i = 1, n do
