@@ -32,7 +32,7 @@ func (c *Context) Forward(to Addr, m *Message) {
 		delete(c.owed, owedCall{m.From, m.Session})
 	}
 	from, session, kind, cmd := m.From, m.Session, m.Kind, m.Cmd
-	if err := c.p.sys.Post(to, m); err != nil {
+	if err := c.p.sys.post(c.p.mb.w, to, m); err != nil {
 		if kind == Call {
 			c.Fail(from, session, fmt.Errorf("call %q: %w", cmd, err))
 		} else {
@@ -84,7 +84,7 @@ func (c *Context) post(to Addr, m *Message) error {
 	if (m.Kind == Reply || m.Kind == Fail) && len(c.owed) > 0 {
 		delete(c.owed, owedCall{to, m.Session})
 	}
-	return c.p.sys.Post(to, m)
+	return c.p.sys.post(c.p.mb.w, to, m)
 }
 
 func (c *Context) send(to Addr, kind Kind, session uint32, cmd string, args []any) error {

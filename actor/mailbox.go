@@ -35,9 +35,18 @@ type mailbox struct {
 	dead    atomic.Bool  // finished: never schedule again
 
 	invoker pa.MessageInvoker
-	disp    pa.Dispatcher
 	deliver func(*Message) // the service's handler for tern messages
-	run     func()         // m.process, bound once so scheduling doesn't allocate
+	owner   *proc
+
+	// The service runs on the pool, or on a goroutine of its own
+	// (dedicated), which runs the bound m.process.
+	pool      *pool
+	dedicated *parked
+	run       func()
+	// w is the worker running a turn of this mailbox now: the services
+	// this one makes ready go to w's runnext slot. Only that worker
+	// touches it.
+	w *worker
 
 	limit  int       // post fails with ErrOverload at this length
 	warnAt int       // next length worth a warning
@@ -54,15 +63,15 @@ const firstWarning = 1024
 var _ pa.Mailbox = (*mailbox)(nil)
 
 func (m *mailbox) init(limit int, warn func(int)) {
-	m.run = m.process
 	m.limit = limit
 	m.warnAt = firstWarning
 	m.warn = warn
 }
 
 // post queues a user message. It never blocks on the receiver. Only a
-// request (capped) meets the limit.
-func (m *mailbox) post(msg any, capped bool) error {
+// request (capped) meets the limit. from is the worker of the posting
+// service, nil for any other goroutine.
+func (m *mailbox) post(msg any, capped bool, from *worker) error {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -84,14 +93,14 @@ func (m *mailbox) post(msg any, capped bool) error {
 	if warn > 0 && m.warn != nil {
 		m.warn(warn)
 	}
-	m.schedule()
+	m.schedule(from)
 	return nil
 }
 
 // PostUserMessage is protoactor's way in; tern code uses post.
 // Nothing but tern's own messages goes this way, so the error of a closed
 // mailbox has nobody to report to.
-func (m *mailbox) PostUserMessage(msg any) { _ = m.post(msg, false) }
+func (m *mailbox) PostUserMessage(msg any) { _ = m.post(msg, false, nil) }
 
 // PostSystemMessage queues a protoactor system message. After close,
 // only the ones protoactor needs to finish stopping still get through.
@@ -100,12 +109,13 @@ func (m *mailbox) PostSystemMessage(msg any) {
 	m.sys.push(msg)
 	m.mu.Unlock()
 	m.pending.Add(1)
-	m.schedule()
+	m.schedule(nil)
 }
 
-func (m *mailbox) RegisterHandlers(invoker pa.MessageInvoker, disp pa.Dispatcher) {
+// RegisterHandlers takes protoactor's invoker; the dispatcher is tern's
+// own (the pool or a dedicated goroutine), chosen at spawn.
+func (m *mailbox) RegisterHandlers(invoker pa.MessageInvoker, _ pa.Dispatcher) {
 	m.invoker = invoker
-	m.disp = disp
 }
 
 func (m *mailbox) Start() {}
@@ -116,9 +126,13 @@ func (m *mailbox) UserMessageCount() int {
 	return m.user.len()
 }
 
-func (m *mailbox) schedule() {
+func (m *mailbox) schedule(from *worker) {
 	if !m.dead.Load() && m.status.CompareAndSwap(idle, running) {
-		m.disp.Schedule(m.run)
+		if m.pool != nil {
+			m.pool.ready(m, from)
+		} else {
+			m.dedicated.Schedule(m.run)
+		}
 	}
 }
 
@@ -135,12 +149,37 @@ func (m *mailbox) close() []any {
 	return rest
 }
 
-// throughput is how many messages one run handles before it lets other
-// goroutines have the processor.
+// throughput is how many messages one turn handles before the service
+// lets others run.
 const throughput = 300
 
-// process runs on the dispatcher: it drains the queue, system messages
-// first, then goes idle unless more arrived meanwhile.
+// turn runs on worker w: it handles up to throughput messages, system
+// messages first. It reports whether the service has more and stays
+// scheduled (the worker queues it again); otherwise it went idle.
+func (m *mailbox) turn(w *worker) bool {
+	m.w = w
+	for range throughput {
+		if m.dead.Load() {
+			m.w = nil
+			return false // stays "running" forever: nothing schedules again
+		}
+		if !m.next() {
+			// m.w is cleared before going idle: from then on another
+			// worker may run this mailbox.
+			m.w = nil
+			m.status.Store(idle)
+			if m.pending.Load() == 0 || !m.status.CompareAndSwap(idle, running) {
+				return false
+			}
+			m.w = w
+		}
+	}
+	m.w = nil
+	return !m.dead.Load()
+}
+
+// process runs a dedicated service's mailbox on its own goroutine: it
+// drains the queue, then goes idle unless more arrived meanwhile.
 func (m *mailbox) process() {
 	for {
 		for i := 0; ; i++ {
@@ -151,34 +190,8 @@ func (m *mailbox) process() {
 				i = 0
 				runtime.Gosched()
 			}
-			m.mu.Lock()
-			var msg any
-			sys := m.sys.len() > 0
-			if sys {
-				msg = m.sys.pop()
-			} else if m.user.len() > 0 {
-				msg = m.user.pop()
-			}
-			if m.user.len() == 0 {
-				m.warnAt = firstWarning
-				m.user.shrink()
-			}
-			m.mu.Unlock()
-			if msg == nil {
+			if !m.next() {
 				break
-			}
-			m.pending.Add(-1)
-			if um, ok := msg.(*Message); ok && !sys && m.deliver != nil {
-				// tern's own messages skip protoactor's per-message layers
-				// (metrics check, middleware and envelope switches);
-				// protoactor still runs the lifecycle.
-				m.deliver(um)
-				continue
-			}
-			if sys {
-				m.invoker.InvokeSystemMessage(msg)
-			} else {
-				m.invoker.InvokeUserMessage(msg)
 			}
 		}
 		m.status.Store(idle)
@@ -186,6 +199,41 @@ func (m *mailbox) process() {
 			return
 		}
 	}
+}
+
+// next handles the next message, a system one first. It reports false
+// when the queue is empty.
+func (m *mailbox) next() bool {
+	m.mu.Lock()
+	var msg any
+	sys := m.sys.len() > 0
+	if sys {
+		msg = m.sys.pop()
+	} else if m.user.len() > 0 {
+		msg = m.user.pop()
+	}
+	if m.user.len() == 0 {
+		m.warnAt = firstWarning
+		m.user.shrink()
+	}
+	m.mu.Unlock()
+	if msg == nil {
+		return false
+	}
+	m.pending.Add(-1)
+	if um, ok := msg.(*Message); ok && !sys && m.deliver != nil {
+		// tern's own messages skip protoactor's per-message layers
+		// (metrics check, middleware and envelope switches); protoactor
+		// still runs the lifecycle.
+		m.deliver(um)
+		return true
+	}
+	if sys {
+		m.invoker.InvokeSystemMessage(msg)
+	} else {
+		m.invoker.InvokeUserMessage(msg)
+	}
+	return true
 }
 
 // ring is a growable FIFO of messages that reuses its storage.

@@ -23,7 +23,6 @@ type proc struct {
 	state   atomic.Int32 // a State
 	pid     *pa.PID
 	mb      mailbox
-	disp    *parked
 	ctx     Context
 	log     *slog.Logger
 	started time.Time
@@ -72,18 +71,26 @@ func (s *System) Spawn(svc Service, o SpawnOptions) (Addr, error) {
 		p.log.Warn("may overload", "queue", n)
 	})
 	p.mb.deliver = p.deliver
-	p.disp = newParked()
+	p.mb.owner = p
+	if o.Dedicated {
+		p.mb.dedicated = newParked()
+		p.mb.run = p.mb.process
+	} else {
+		p.mb.pool = s.pool
+	}
 	// The PID is made before the spawn: Init may run (and stop the
 	// service) before SpawnNamed returns.
 	p.pid = s.as.NewLocalPID(p.pidName())
 	props := pa.PropsFromProducer(func() pa.Actor { return p },
 		pa.WithMailbox(func() pa.Mailbox { return &p.mb }),
-		pa.WithDispatcher(p.disp))
+		pa.WithDispatcher(s.pool))
 	s.procs.add(p)
 	s.handles.put(p)
 	if _, err := s.as.Root.SpawnNamed(props, p.pidName()); err != nil {
 		s.handles.remove(p.addr)
-		p.disp.stop()
+		if p.mb.dedicated != nil {
+			p.mb.dedicated.stop()
+		}
 		s.procs.remove(p.addr)
 		return None, fmt.Errorf("actor: spawn %s: %w", o.Name, err)
 	}
@@ -322,7 +329,9 @@ func (p *proc) finish() {
 		}
 	}
 	p.mb.dead.Store(true)
-	p.disp.stop()
+	if p.mb.dedicated != nil {
+		p.mb.dedicated.stop()
+	}
 	close(p.done)
 	if p.sys.procs.remove(p.addr) == 0 && p.sys.closing.Load() {
 		p.sys.doneOnce.Do(func() { close(p.sys.allDone) })

@@ -38,4 +38,10 @@ type SpawnOptions struct {
 	// (with no values) when Init succeeds, or a Fail with its error.
 	ReadyTo      Addr
 	ReadySession uint32
+	// Dedicated runs the service on a goroutine of its own instead of the
+	// worker pool. Use it for a Go service that blocks (on I/O, a lock, a
+	// channel): on the pool it would hold a worker (the monitor replaces
+	// a worker held past a few milliseconds, which costs a goroutine each
+	// time). Lua services and Go services that do not block use the pool.
+	Dedicated bool
 }

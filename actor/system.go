@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +26,9 @@ type Options struct {
 	// MailboxLimit is the queue length at which posts fail with
 	// ErrOverload. 0 means 1<<20.
 	MailboxLimit int
+	// Workers is the number of workers that run services; 0 means
+	// GOMAXPROCS.
+	Workers int
 }
 
 // System is a set of services on one node: the handle table, the timer
@@ -39,6 +43,7 @@ type System struct {
 	handles handleTable
 	next    atomic.Uint32 // last handle given out; handles are never reused
 	timers  *timers
+	pool    *pool
 
 	// Calls from Go code outside any service wait here for their answer.
 	outside  sync.Map // session(uint32) -> chan *Message
@@ -123,6 +128,11 @@ func NewSystem(o Options) *System {
 	}
 	s.handles.init()
 	s.timers = newTimers(s)
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	s.pool = newPool(s, workers)
 	return s
 }
 
@@ -140,6 +150,12 @@ func (s *System) Node() uint16 { return s.node }
 // Only requests (Call, Send) can fail for a full mailbox; answers, timers
 // and control messages are always queued to a live service.
 func (s *System) Post(to Addr, m *Message) error {
+	return s.post(nil, to, m)
+}
+
+// post is Post from the service running on worker from (nil for any
+// other goroutine): the receiver runs next on that worker.
+func (s *System) post(from *worker, to Addr, m *Message) error {
 	if to == None {
 		return s.postOutside(m)
 	}
@@ -148,7 +164,7 @@ func (s *System) Post(to Addr, m *Message) error {
 		m.Release()
 		return &Error{Addr: to, Err: ErrNoService}
 	}
-	if err := p.mb.post(m, m.Kind == Call || m.Kind == Send); err != nil {
+	if err := p.mb.post(m, m.Kind == Call || m.Kind == Send, from); err != nil {
 		m.Release()
 		return &Error{Name: p.name, Addr: to, Err: err}
 	}
@@ -224,6 +240,7 @@ func (s *System) Close(ctx context.Context) error {
 		err = fmt.Errorf("actor: close: %w; still running: %s", ctx.Err(), describe(s.procs.all()))
 	}
 	s.timers.close()
+	s.pool.close()
 	s.warnings.Flush()
 	s.as.Shutdown()
 	return err

@@ -1,0 +1,477 @@
+package actor
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// pool is the set of workers that run services, as skynet's and ltask's
+// worker threads do: a fixed number of workers (GOMAXPROCS by default)
+// run whichever services have messages, so an idle service holds no
+// goroutine, and a service made ready by another runs on the same worker
+// right after it, with no hand-off between goroutines.
+//
+// Scheduling, after Go's own scheduler (runtime/proc.go):
+//  1. A service made ready by the service running on worker w goes into
+//     w's runnext slot: w runs it as soon as the current turn ends. A
+//     ping-pong stays on one worker and wakes nobody. The service it
+//     displaces goes to the tail of w's local queue, and an idle worker
+//     is woken to steal it.
+//  2. A service made ready from outside any worker (Go code, timers, a
+//     dedicated service) goes into the global queue, and an idle worker
+//     is woken unless one is already on its way.
+//  3. A worker looks for work in its runnext slot, its local queue, the
+//     global queue (first, once every 61 looks, so it never starves),
+//     then steals half of another worker's local queue; then it parks.
+//  4. A turn handles at most throughput messages; a service with more
+//     goes to the tail of the local queue.
+//  5. The monitor, one goroutine ticking while any worker is busy, hands
+//     the queued work of a worker whose turn has lasted a tick to the
+//     global queue and wakes an idle worker for it; and it replaces a
+//     worker whose turn has lasted stuckTicks (a runaway handler, a Go
+//     call that blocks) with a new one. The stuck worker retires when
+//     its handler returns.
+//
+// Lock order: pool.mu before worker.mu.
+type pool struct {
+	sys  *System
+	size int // workers running services, stuck ones not counted
+
+	mu      sync.Mutex
+	global  mbRing
+	idle    []*worker // parked, waiting on their wake channel
+	workers []*worker // the active ones
+	stopped bool
+
+	nglobal  atomic.Int32 // global.len(), read without mu
+	nidle    atomic.Int32 // len(idle), read without mu
+	spinning atomic.Int32 // woken workers that have not found work yet
+	kick     chan struct{}
+	stop     chan struct{}
+	done     sync.WaitGroup
+}
+
+// worker is one goroutine of the pool.
+type worker struct {
+	p  *pool
+	mu sync.Mutex // guards runnext and local
+	// runnext is the service to run after the current turn.
+	runnext *mailbox
+	local   mbRing
+	looks   uint32 // find calls, for the global queue's fair share
+
+	wake    chan struct{}
+	turn    atomic.Uint64 // counts turns: the monitor sees a stuck one
+	busy    atomic.Bool   // in a turn
+	cur     atomic.Pointer[mailbox]
+	retired atomic.Bool // replaced while stuck: exits after its turn
+}
+
+const (
+	// monitorTick is how often the monitor looks at busy workers.
+	monitorTick = time.Millisecond
+	// stuckTicks is how many ticks one turn may last before its worker
+	// is replaced: a few milliseconds.
+	stuckTicks = 5
+	// globalEvery is how often, in looks for work, a worker takes from
+	// the global queue before its own.
+	globalEvery = 61
+)
+
+func newPool(sys *System, size int) *pool {
+	p := &pool{sys: sys, size: size, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	p.mu.Lock()
+	for range size {
+		p.startWorker()
+	}
+	p.mu.Unlock()
+	p.done.Add(1)
+	go p.monitor()
+	return p
+}
+
+// startWorker adds a worker. p.mu is held.
+func (p *pool) startWorker() {
+	w := &worker{p: p, wake: make(chan struct{}, 1)}
+	// A new slice each time: others range over old ones outside p.mu.
+	p.workers = append(slices.Clip(p.workers), w)
+	p.done.Add(1)
+	go w.loop()
+}
+
+// ready queues m, made ready by the service running on worker from (nil
+// for any other goroutine).
+func (p *pool) ready(m *mailbox, from *worker) {
+	if from != nil && !from.retired.Load() {
+		from.mu.Lock()
+		old := from.runnext
+		from.runnext = m
+		if old != nil {
+			from.local.push(old)
+		}
+		from.mu.Unlock()
+		if old != nil {
+			p.wakeOne()
+		}
+		return
+	}
+	p.mu.Lock()
+	p.global.push(m)
+	p.nglobal.Store(int32(p.global.len()))
+	p.mu.Unlock()
+	p.wakeOne()
+}
+
+// wakeOne wakes an idle worker, unless none is idle or one is already on
+// its way to look for work.
+func (p *pool) wakeOne() {
+	if p.nidle.Load() == 0 || p.spinning.Load() > 0 {
+		return
+	}
+	p.mu.Lock()
+	n := len(p.idle)
+	if n == 0 || p.spinning.Load() > 0 {
+		p.mu.Unlock()
+		return
+	}
+	w := p.idle[n-1]
+	p.idle[n-1] = nil
+	p.idle = p.idle[:n-1]
+	p.nidle.Add(-1)
+	p.spinning.Add(1)
+	p.mu.Unlock()
+	w.wake <- struct{}{}
+}
+
+func (w *worker) loop() {
+	p := w.p
+	defer p.done.Done()
+	woken := false
+	for {
+		m := w.find()
+		if woken {
+			woken = false
+			p.spinning.Add(-1)
+		}
+		if m == nil {
+			if !w.park() {
+				return
+			}
+			woken = true
+			continue
+		}
+		w.run(m)
+		if w.retired.Load() {
+			return
+		}
+	}
+}
+
+// run gives m one turn on w and queues it again if it has more.
+func (w *worker) run(m *mailbox) {
+	w.cur.Store(m)
+	w.turn.Add(1)
+	w.busy.Store(true)
+	more := m.turn(w)
+	w.busy.Store(false)
+	w.cur.Store(nil)
+	if !more {
+		return
+	}
+	if w.retired.Load() {
+		w.p.ready(m, nil)
+		return
+	}
+	w.mu.Lock()
+	w.local.push(m)
+	w.mu.Unlock()
+}
+
+// find returns the next service to run, or nil when there is none.
+func (w *worker) find() *mailbox {
+	p := w.p
+	w.looks++
+	if w.looks%globalEvery == 0 {
+		if m := p.takeGlobal(w); m != nil {
+			return m
+		}
+	}
+	w.mu.Lock()
+	m := w.runnext
+	if m != nil {
+		w.runnext = nil
+	} else if w.local.len() > 0 {
+		m = w.local.pop()
+	}
+	w.mu.Unlock()
+	if m != nil {
+		return m
+	}
+	if m := p.takeGlobal(w); m != nil {
+		return m
+	}
+	return p.steal(w)
+}
+
+// takeGlobal takes one service from the global queue to run, and moves a
+// fair share of the rest to w's local queue.
+func (p *pool) takeGlobal(w *worker) *mailbox {
+	if p.nglobal.Load() == 0 { // a miss is caught before parking
+		return nil
+	}
+	p.mu.Lock()
+	n := p.global.len()
+	if n == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	m := p.global.pop()
+	share := min((n-1)/len(p.workers), 64)
+	if share > 0 {
+		w.mu.Lock()
+		for range share {
+			w.local.push(p.global.pop())
+		}
+		w.mu.Unlock()
+	}
+	p.nglobal.Store(int32(p.global.len()))
+	p.mu.Unlock()
+	return m
+}
+
+// steal takes half of another worker's local queue.
+func (p *pool) steal(w *worker) *mailbox {
+	p.mu.Lock()
+	victims := p.workers
+	p.mu.Unlock()
+	for _, v := range victims {
+		if v == w {
+			continue
+		}
+		v.mu.Lock()
+		n := v.local.len()
+		if n == 0 {
+			v.mu.Unlock()
+			continue
+		}
+		m := v.local.pop()
+		var rest []*mailbox
+		for range (n - 1) / 2 {
+			rest = append(rest, v.local.pop())
+		}
+		v.mu.Unlock()
+		if len(rest) > 0 {
+			w.mu.Lock()
+			for _, r := range rest {
+				w.local.push(r)
+			}
+			w.mu.Unlock()
+		}
+		return m
+	}
+	return nil
+}
+
+// park waits until the worker is woken. It reports false when the worker
+// must exit: the pool stopped, or the worker retired.
+func (w *worker) park() bool {
+	p := w.p
+	p.mu.Lock()
+	if p.stopped || w.retired.Load() {
+		p.mu.Unlock()
+		return false
+	}
+	if p.global.len() > 0 {
+		p.mu.Unlock()
+		p.spinning.Add(1) // the caller counts it down after its look
+		return true
+	}
+	p.idle = append(p.idle, w)
+	p.nidle.Add(1)
+	p.mu.Unlock()
+	// Work queued on a local queue meanwhile is seen here, or its pusher
+	// sees this worker idle and wakes it.
+	if p.stealable(w) {
+		p.wakeOne()
+	}
+	<-w.wake
+	select {
+	case p.kick <- struct{}{}: // the monitor may be asleep
+	default:
+	}
+	return !p.isStopped() && !w.retired.Load()
+}
+
+// stealable reports whether another worker has work queued.
+func (p *pool) stealable(w *worker) bool {
+	p.mu.Lock()
+	victims := p.workers
+	p.mu.Unlock()
+	for _, v := range victims {
+		if v == w {
+			continue
+		}
+		v.mu.Lock()
+		n := v.local.len()
+		v.mu.Unlock()
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *pool) isStopped() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopped
+}
+
+// monitor watches busy workers; see the pool's comment, step 5.
+func (p *pool) monitor() {
+	defer p.done.Done()
+	type seen struct {
+		turn  uint64
+		ticks int
+	}
+	last := map[*worker]seen{}
+	t := time.NewTicker(monitorTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-p.stop:
+			return
+		}
+		p.mu.Lock()
+		workers := append([]*worker(nil), p.workers...)
+		allIdle := len(p.idle) == len(p.workers)
+		p.mu.Unlock()
+		if allIdle {
+			clear(last)
+			select { // sleep until a worker wakes
+			case <-p.kick:
+			case <-p.stop:
+				return
+			}
+			continue
+		}
+		for _, w := range workers {
+			if !w.busy.Load() {
+				delete(last, w)
+				continue
+			}
+			turn := w.turn.Load()
+			s := last[w]
+			if s.turn != turn {
+				last[w] = seen{turn: turn}
+				continue
+			}
+			s.ticks++
+			last[w] = s
+			p.handOff(w)
+			if s.ticks == stuckTicks {
+				p.replace(w)
+				delete(last, w)
+			}
+		}
+	}
+}
+
+// handOff moves the work queued on w, busy in a long turn, to the global
+// queue, and wakes an idle worker for it.
+func (p *pool) handOff(w *worker) {
+	w.mu.Lock()
+	var moved []*mailbox
+	if w.runnext != nil {
+		moved = append(moved, w.runnext)
+		w.runnext = nil
+	}
+	for w.local.len() > 0 {
+		moved = append(moved, w.local.pop())
+	}
+	w.mu.Unlock()
+	if len(moved) == 0 {
+		return
+	}
+	p.mu.Lock()
+	for _, m := range moved {
+		p.global.push(m)
+	}
+	p.nglobal.Store(int32(p.global.len()))
+	p.mu.Unlock()
+	p.wakeOne()
+}
+
+// replace retires w, stuck in one turn, and starts a worker in its place.
+func (p *pool) replace(w *worker) {
+	m := w.cur.Load()
+	p.mu.Lock()
+	if p.stopped || w.retired.Load() {
+		p.mu.Unlock()
+		return
+	}
+	w.retired.Store(true)
+	p.workers = slices.DeleteFunc(slices.Clone(p.workers), func(x *worker) bool { return x == w })
+	p.startWorker()
+	p.mu.Unlock()
+	p.handOff(w)
+	if m != nil && m.owner != nil {
+		o := m.owner
+		p.sys.log.Warn("a handler has run for a long time; its worker is replaced (maybe an endless loop)",
+			"service", o.name, "addr", o.addr.String(), "over", stuckTicks*monitorTick)
+	}
+}
+
+// close stops the workers once their turns end, and the monitor. Workers
+// stuck in a handler are left behind.
+func (p *pool) close() {
+	p.mu.Lock()
+	p.stopped = true
+	idle := p.idle
+	p.idle = nil
+	p.nidle.Store(0)
+	p.mu.Unlock()
+	for _, w := range idle {
+		w.wake <- struct{}{}
+	}
+	close(p.stop)
+}
+
+// mbRing is a growable FIFO of mailboxes.
+type mbRing struct {
+	buf  []*mailbox
+	head int
+	n    int
+}
+
+func (r *mbRing) len() int { return r.n }
+
+func (r *mbRing) push(m *mailbox) {
+	if r.n == len(r.buf) {
+		size := max(2*len(r.buf), 16)
+		buf := make([]*mailbox, size)
+		k := copy(buf, r.buf[r.head:])
+		copy(buf[k:], r.buf[:r.head])
+		r.buf, r.head = buf, 0
+	}
+	r.buf[(r.head+r.n)%len(r.buf)] = m
+	r.n++
+}
+
+func (r *mbRing) pop() *mailbox {
+	m := r.buf[r.head]
+	r.buf[r.head] = nil
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+	return m
+}
+
+// Schedule is protoactor's dispatcher interface, which tern's mailbox
+// does not use: it schedules through ready.
+func (p *pool) Schedule(fn func()) { go fn() }
+
+// Throughput is protoactor's hint; the mailbox uses its own constant.
+func (p *pool) Throughput() int { return throughput }
