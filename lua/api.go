@@ -1,283 +1,67 @@
 package lua
 
-import (
-	"fmt"
-	"math"
+import glua "github.com/yuin/gopher-lua"
 
-	"github.com/tern-dev/tern/actor"
-	"github.com/tern-dev/tern/names"
-	glua "github.com/yuin/gopher-lua"
-)
-
-// api holds the Go primitives the prelude turns into the tern module. Each
-// checks its arguments, does one thing, pushes its results and returns how
-// many (-1 to yield). Blocking ones suspend the running task: they register
-// it under a session and yield; the answer resumes it with (ok, ...).
-var api = map[string]func(*Service, *glua.LState) int{
-	"call":        lCall,
-	"calltimeout": lCallTimeout,
+// The tern module: `local tern = require "tern"`. This file is its
+// reference. Each Go function checks its arguments, does one thing,
+// pushes its results and returns how many (-1 to suspend the task).
+//
+// Messaging (msgapi.go; call, calltimeout, newservice and response are
+// Lua wrappers in prelude.lua over Go primitives below, so that an error
+// is raised where the script called):
+//
+//	tern.call(addr, cmd, ...)            -> results; raises the callee's error
+//	tern.calltimeout(ms, addr, cmd, ...) -> results; raises a timeout after ms
+//	tern.send(addr, cmd, ...)            one-way; raises if the target is unknown
+//	tern.newservice(script, ...)         -> addr, once its init has run
+//	tern.response()                      -> resp(ok, ...), to answer later
+//
+// Names (prelude.lua, calls to the name service):
+//
+//	tern.register(name), tern.query(name [, ms]), tern.uniqueservice(name, ...),
+//	tern.declare(name, script, ...), tern.list()
+//
+// Time and tasks (timeapi.go):
+//
+//	tern.sleep(ms), tern.timeout(ms, fn), tern.fork(fn, ...),
+//	tern.wait([token]), tern.wakeup(token) -> bool, tern.now() -> ms
+//
+// A service's life (lifeapi.go):
+//
+//	tern.start(fn), tern.on_shutdown(fn), tern.exit(), tern.shutdown([code]),
+//	tern.self() -> addr, tern.address(addr) -> ":0000000a",
+//	tern.log(...), tern.error(...), print(...)
+var ternAPI = map[string]apiFunc{
 	"send":        lSend,
-	"newservice":  lNewService,
 	"sleep":       lSleep,
-	"wait":        lWait,
+	"wait":        lTernWait,
 	"wakeup":      lWakeup,
 	"fork":        lFork,
 	"timeout":     lTimeout,
-	"start":       lStart,
-	"getstart":    lGetStart,
-	"sethandlers": lSetHandlers,
-	"self":        lSelf,
 	"now":         lNow,
+	"start":       lStart,
+	"on_shutdown": lOnShutdown,
 	"exit":        lExit,
 	"shutdown":    lShutdown,
+	"self":        lSelf,
 	"address":     lAddress,
 	"log":         lLog,
-	"logerror":    lLogError,
-	"response":    lResponse,
-	"respond":     lRespond,
-	"newco":       lNewCo,
-	"sethandler":  lSetHandler,
-	"pass":        lPass,
-	"uyield":      lUserYield,
-	"names":       lNames,
-	"on_shutdown": lOnShutdown,
-	"require":     lRequire,
-	"forget":      lForget,
+	"error":       lLogError,
 }
 
-// dest is where a call or send goes: an address, or a name the name
-// service has not registered yet (addr None), which it will resolve.
-type dest struct {
-	addr actor.Addr
-	name string
-}
+// apiFunc is a Go function of the Lua API; the VM's Service comes first.
+type apiFunc = func(*Service, *glua.LState) int
 
-func (d dest) String() string {
-	if d.name != "" {
-		return `"` + d.name + `"`
-	}
-	return d.addr.String()
-}
-
-// resolve reads a call target: an address (a number, or ":0000000a"), or
-// a service name, looked up in the name table without a round trip.
-func (s *Service) resolve(L *glua.LState, n int) dest {
-	if name, ok := L.Get(n).(glua.LString); ok && names.ValidName(string(name)) {
-		if s.rt.lookup != nil {
-			if a, ok := s.rt.lookup(string(name)); ok {
-				return dest{a, string(name)}
-			}
-		}
-		return dest{name: string(name)}
-	}
-	return dest{addr: target(L, n)}
-}
-
-// target reads a service address: a number (what tern.self and
-// tern.newservice return) or its printed form ":0000000a". Anything else
-// raises, saying what was passed: a number is never truncated into
-// another service's address.
-func target(L *glua.LState, n int) actor.Addr {
-	switch v := L.Get(n).(type) {
-	case glua.LNumber:
-		a, bad := numAddr(float64(v))
-		if bad != "" {
-			L.ArgError(n, "bad address "+numString(float64(v))+bad)
-		}
-		return a
-	case glua.LString:
-		a, err := actor.ParseAddr(string(v))
-		if err != nil {
-			L.ArgError(n, err.Error())
-		}
-		if a == actor.None {
-			L.ArgError(n, fmt.Sprintf("bad address %q: no service has address 0", string(v)))
-		}
-		return a
-	}
-	L.ArgError(n, "service address or name expected, got "+L.Get(n).Type().String())
-	return actor.None
-}
-
-// maxAddr is the largest address: 16 bits of node, 32 of handle.
-const maxAddr = 1<<48 - 1
-
-// numAddr converts a Lua number to an address, or says why it is none.
-func numAddr(f float64) (actor.Addr, string) {
-	switch {
-	case f != math.Trunc(f): // NaN too
-		return actor.None, ": not an integer"
-	case f < 0:
-		return actor.None, ": negative"
-	case f == 0:
-		return actor.None, ": no service has address 0"
-	case f > maxAddr:
-		return actor.None, ": beyond 48 bits"
-	}
-	return actor.Addr(f), ""
-}
-
-// mustYield raises unless the running task can be suspended from here.
-func (s *Service) mustYield(L *glua.LState, what string) {
-	if s.cur == nil || !canYield(L, s.cur.th) {
-		L.RaiseError("%s: cannot block here: gopher-lua cannot suspend a metamethod, an iterator run by Go code, or a callback of table.sort, string.gsub and the like", what)
-	}
-}
-
-// suspend yields the running task to the scheduler, with no values.
-func suspend(L *glua.LState) int {
-	L.SetTop(0)
-	return -1
-}
-
-func fail(L *glua.LState, msg string) int {
-	L.Push(glua.LFalse)
-	L.Push(glua.LString(msg))
-	return 2
-}
-
-// call(addr, cmd, ...) -> yields; resumed with (true, results...) or (false, err)
-func lCall(s *Service, L *glua.LState) int {
-	to, cmd := s.resolve(L, 1), L.CheckString(2)
-	s.mustYield(L, "tern.call")
-	session, err := s.post(L, to, actor.Call, cmd, 3)
-	if err != nil {
-		return fail(L, err.Error())
-	}
-	s.waiting[session] = waiter{co: s.cur, kind: waitCall, addr: to.addr, name: to.name, cmd: cmd}
-	return suspend(L)
-}
-
-// calltimeout(ms, addr, cmd, ...): call, but fail with a timeout error
-// after ms milliseconds; a late answer is dropped.
-func lCallTimeout(s *Service, L *glua.LState) int {
-	ms := checkMillis(L, 1, "tern.calltimeout")
-	to, cmd := s.resolve(L, 2), L.CheckString(3)
-	s.mustYield(L, "tern.calltimeout")
-	session, err := s.post(L, to, actor.Call, cmd, 4)
-	if err != nil {
-		return fail(L, err.Error())
-	}
-	timer := s.c.NewSession()
-	s.waiting[session] = waiter{co: s.cur, kind: waitCall, partner: timer, addr: to.addr, name: to.name, cmd: cmd}
-	s.waiting[timer] = waiter{co: s.cur, kind: waitTimeout, partner: session, addr: to.addr, name: to.name, cmd: cmd}
-	s.c.After(ms, timer)
-	return suspend(L)
-}
-
-// send(addr, cmd, ...): one-way; raises if the target is unknown.
-func lSend(s *Service, L *glua.LState) int {
-	to, cmd := s.resolve(L, 1), L.CheckString(2)
-	if _, err := s.post(L, to, actor.Send, cmd, 3); err != nil {
-		L.RaiseError("%s", err.Error())
-	}
-	return 0
-}
-
-// post packs the values from stack index from on and sends them. A name
-// not registered yet goes through the name service, which starts its
-// declared service if need be.
-func (s *Service) post(L *glua.LState, to dest, kind actor.Kind, cmd string, from int) (uint32, error) {
-	addr := to.addr
-	if addr == actor.None {
-		if s.rt.names == actor.None {
-			return 0, fmt.Errorf("%s %s %q: %w", kind, to, cmd, names.ErrNoName)
-		}
-		addr = s.rt.names
-	}
-	m := actor.NewMessage()
-	data, err := packLValues(m.Data[:0], L, from, L.GetTop()-from+1, s.rt.maxMessage)
-	if err != nil {
-		m.Release()
-		return 0, fmt.Errorf("%s %s %q: %w", kind, to, cmd, err)
-	}
-	var session uint32
-	if kind == actor.Call {
-		session = s.c.NewSession()
-	}
-	m.Kind, m.Session, m.Cmd, m.Data = kind, session, cmd, data
-	if to.addr == actor.None {
-		m.Ctl = names.Forward{Name: to.name}
-	}
-	if err := s.c.Post(addr, m); err != nil {
-		return 0, fmt.Errorf("%s %s %q: %w", kind, to, cmd, err)
-	}
-	return session, nil
-}
-
-// newservice(script, ...) -> yields until the child's init has run;
-// resumed with (true, addr) or (false, err).
-func lNewService(s *Service, L *glua.LState) int {
-	script := L.CheckString(1)
-	s.mustYield(L, "tern.newservice")
-	data, err := packLValues(nil, L, 2, L.GetTop()-1, s.rt.maxMessage)
-	if err != nil {
-		return fail(L, "newservice "+script+": "+err.Error())
-	}
-	session := s.c.NewSession()
-	addr, err := s.rt.Start(script, data, s.dir, actor.SpawnOptions{ReadyTo: s.c.Self(), ReadySession: session})
-	if err != nil {
-		return fail(L, "newservice "+script+": "+err.Error())
-	}
-	s.waiting[session] = waiter{co: s.cur, kind: waitSpawn, addr: addr}
-	return suspend(L)
-}
-
-// response() -> token: the running task's request will be answered later
-// through respond(token, ok, ...).
-func lResponse(s *Service, L *glua.LState) int {
-	co := s.cur
-	if co == nil || co.session == 0 || co.deferred {
-		L.RaiseError("tern.response: the running task has no request to answer")
-	}
-	co.deferred = true
-	if s.answers == nil {
-		s.answers = make(map[int]owed)
-	}
-	s.answerID++
-	s.answers[s.answerID] = owed{to: co.from, session: co.session}
-	L.Push(glua.LNumber(s.answerID))
-	return 1
-}
-
-// respond(token, ok, ...) -> bool: answers with the values when ok, or
-// with the error ... otherwise. False if already answered.
-func lRespond(s *Service, L *glua.LState) int {
-	id := L.CheckInt(1)
-	o, found := s.answers[id]
-	if !found {
-		L.Push(glua.LFalse)
-		return 1
-	}
-	delete(s.answers, id)
-	if !L.ToBool(2) {
-		msg := "error"
-		if L.GetTop() >= 3 {
-			msg = L.ToStringMeta(L.Get(3)).String()
-		}
-		s.c.Fail(o.to, o.session, &actor.Error{Name: s.c.Name(), Addr: s.c.Self(), Err: actor.Raised(msg)})
-		L.Push(glua.LTrue)
-		return 1
-	}
-	m := actor.NewMessage()
-	data, err := packLValues(m.Data[:0], L, 3, L.GetTop()-2, s.rt.maxMessage)
-	if err != nil {
-		m.Release()
-		s.c.Fail(o.to, o.session, &actor.Error{Name: s.c.Name(), Addr: s.c.Self(), Err: err})
-		L.RaiseError("tern.response: %s", err.Error())
-	}
-	m.Kind, m.Session, m.Data = actor.Reply, o.session, data
-	s.c.Answer(o.to, m)
-	L.Push(glua.LTrue)
-	return 1
-}
-
-// names() -> the name service's address, to call its commands
-// (register, query, unique, declare, list) from the prelude.
-func lNames(s *Service, L *glua.LState) int {
-	if s.rt.names == actor.None {
-		L.RaiseError("this runtime has no name service")
-	}
-	L.Push(glua.LNumber(s.rt.names))
-	return 1
+// prims are the prelude's own primitives, not part of the tern module
+// (the coroutine ones are in coapi.go).
+var prims = map[string]apiFunc{
+	"call":        lCall,        // (addr, cmd, ...) -> suspends; (ok, results... | err)
+	"calltimeout": lCallTimeout, // (ms, addr, cmd, ...) -> the same
+	"newservice":  lNewService,  // (script, ...) -> suspends; (ok, addr | err)
+	"response":    lResponse,    // () -> from, session of the request to answer later
+	"respond":     lRespond,     // (from, session, ok, ...) -> answered
+	"names":       lNames,       // () -> the name service's address
+	"getstart":    lGetStart,    // () -> tern.start's function
+	"sethandlers": lSetHandlers, // (S): the table the script returned
+	"require":     lRequire,     // the global require
 }

@@ -23,7 +23,6 @@ var coAPI = map[string]func(*Service, *glua.LState) int{
 	"pass":     lPass,
 	"uyield":   lUserYield,
 	"xresume":  lXResume,
-	"twait":    lTernWait,
 	"ucreate":  lUserCreate,
 	"uresume":  lUserResume,
 	"ustatus":  lUserStatus,
@@ -164,7 +163,7 @@ func lUserStatus(s *Service, L *glua.LState) int {
 	return 1
 }
 
-// twait([token]) is tern.wait (timeapi.go's wait), with the token
+// lTernWait is tern.wait (timeapi.go's wait), with the token
 // defaulting to coroutine.running(): the task's or the script coroutine's
 // identity, also inside pcall.
 func lTernWait(s *Service, L *glua.LState) int {
@@ -180,9 +179,3 @@ func lUserRunning(s *Service, L *glua.LState) int {
 	L.Push(s.identity(L))
 	return 1
 }
-
-// lSetHandler and lForget are no longer used (xpcall hands its handler
-// to xresume; pcall coroutines are not registered): their entries in the
-// api map go, then they do.
-func lSetHandler(s *Service, L *glua.LState) int { return 0 }
-func lForget(s *Service, L *glua.LState) int     { return 0 }

@@ -32,6 +32,8 @@ type coro struct {
 	request  bool // serves a request (or on_shutdown): counted in flight
 	deferred bool // tern.response() took over the answer
 
+	wait waitState // what the suspended task waits for (wait.go)
+
 	trace string // the traceback of the error that ended a task
 }
 

@@ -164,9 +164,9 @@ local tern = setmetatable({
 		return check(newservice(script, ...))
 	end,
 	response = function()
-		local token = response()
+		local from, session = response()
 		return function(ok, ...)
-			return respond(token, ok, ...)
+			return respond(from, session, ok, ...)
 		end
 	end,
 }, raw.ternmeta) -- send, sleep, log...: Go functions shared by every VM

@@ -35,41 +35,17 @@ type Service struct {
 	inflight     int    // request tasks (and on_shutdown) not yet ended
 	shutdownDone func() // set while shutting down, until drained
 
-	cur      *coro // the task running now
-	free     []*coro
-	threads  map[*glua.LState]*coro
-	waiting  map[uint32]waiter      // session -> suspended task
-	tokens   map[glua.LValue]*coro  // tern.wait tokens
-	timeouts map[uint32]glua.LValue // tern.timeout session -> function
-	answers  map[int]owed           // tern.response tokens
-	answerID int
-	ready    []readyTask // forks and wakeups, run after the current message
-	scratch  []glua.LValue
-	vm       *vmState // xpcall and require bookkeeping, made on first use (coapi.go)
-}
-
-// waiter is a task suspended until a message with its session arrives.
-type waiter struct {
-	co      *coro
-	kind    waitKind
-	partner uint32     // calltimeout: the other session of the pair
-	addr    actor.Addr // call target or new service
-	name    string     // call target's name, when called by name
-	cmd     string
-}
-
-type waitKind uint8
-
-const (
-	waitCall    waitKind = iota
-	waitTimeout          // the timer half of a calltimeout
-	waitSleep
-	waitSpawn
-)
-
-type owed struct {
-	to      actor.Addr
-	session uint32
+	// Tasks suspended in a blocking call wait in the actor's one session
+	// table (Context.Await); answers and timers come back through
+	// coro.Wake. Calls answered later with tern.response stay in the
+	// actor's one ledger of owed Calls.
+	cur     *coro // the task running now
+	free    []*coro
+	threads map[*glua.LState]*coro
+	tokens  map[glua.LValue]*coro // tern.wait tokens
+	ready   []readyTask           // forks and wakeups, run after the current message
+	scratch []glua.LValue
+	vm      *vmState // xpcall and require bookkeeping, made on first use (coapi.go)
 }
 
 type readyTask struct {
@@ -107,16 +83,21 @@ func (s *Service) Init(c *actor.Context) error {
 	return nil
 }
 
-// Receive handles one message.
+// Receive handles a request. Answers and timers go to the tasks waiting
+// for them (coro.Wake); what reaches Receive otherwise is late (a
+// calltimeout's answer after its timeout) and nobody waits for it.
 func (s *Service) Receive(c *actor.Context, m *actor.Message) {
-	switch m.Kind {
-	case actor.Call, actor.Send:
-		s.request(m)
-	case actor.Reply, actor.Fail:
-		s.answer(m)
-	case actor.Timer:
-		s.timer(m.Session)
+	if m.Kind != actor.Call && m.Kind != actor.Send {
+		c.Logger().Debug("late message dropped", "kind", m.Kind.String(), "session", m.Session, "from", m.From.String())
+		return
 	}
+	s.request(m)
+	s.settle()
+}
+
+// settle runs what the last message made ready, then reports the end of a
+// shutdown if nothing is left in flight.
+func (s *Service) settle() {
 	s.runReady()
 	s.drained()
 }
@@ -127,7 +108,7 @@ func (s *Service) Receive(c *actor.Context, m *actor.Message) {
 // segments whose stale frames keep this dead VM reachable. Dropped, they go
 // with the VM to the garbage collector. (No io library: nothing to close.)
 func (s *Service) Stopped(c *actor.Context) {
-	s.L, s.threads, s.free, s.waiting, s.tokens, s.timeouts = nil, nil, nil, nil, nil, nil
+	s.L, s.threads, s.free, s.tokens = nil, nil, nil, nil
 }
 
 // request runs the handler for m.Cmd in a new task.
@@ -159,60 +140,6 @@ func (s *Service) request(m *actor.Message) {
 
 func (s *Service) errorf(cmd string, err error) error {
 	return &actor.Error{Name: s.c.Name(), Addr: s.c.Self(), What: `call "` + cmd + `"`, Err: err}
-}
-
-// answer resumes the task waiting for a reply (or a new service's start).
-func (s *Service) answer(m *actor.Message) {
-	w, ok := s.waiting[m.Session]
-	if !ok {
-		return // late: the caller timed out or is gone
-	}
-	delete(s.waiting, m.Session)
-	if w.partner != 0 {
-		delete(s.waiting, w.partner)
-		s.c.CancelTimer(w.partner) // a calltimeout's timer
-	}
-	args := s.scratch[:0]
-	if m.Kind == actor.Fail {
-		args = append(args, glua.LFalse, glua.LString(m.Err.Error()))
-	} else {
-		args = append(args, glua.LTrue)
-		if w.kind == waitSpawn {
-			args = append(args, glua.LNumber(w.addr))
-		} else {
-			var err error
-			if args, err = unpackLAppend(s.L, args, m.Data); err != nil {
-				args = append(args[:0], glua.LFalse, glua.LString(fmt.Sprintf("call %s %q: bad reply: %v", dest{w.addr, w.name}, w.cmd, err)))
-			}
-		}
-	}
-	s.resume(w.co, args)
-}
-
-// timer wakes a sleeper, runs a tern.timeout function, or ends a
-// calltimeout that got no answer in time.
-func (s *Service) timer(session uint32) {
-	if f, ok := s.timeouts[session]; ok {
-		delete(s.timeouts, session)
-		s.resume(s.getTask(), append(s.scratch[:0], f))
-		return
-	}
-	w, ok := s.waiting[session]
-	if !ok {
-		return
-	}
-	delete(s.waiting, session)
-	args := s.scratch[:0]
-	if w.kind == waitTimeout {
-		delete(s.waiting, w.partner)
-		name := w.name
-		if name == "" {
-			name, _ = s.c.System().Lookup(w.addr)
-		}
-		err := &actor.Error{Name: name, Addr: w.addr, What: `call "` + w.cmd + `"`, Err: actor.ErrTimeout}
-		args = append(args, glua.LFalse, glua.LString(err.Error()))
-	}
-	s.resume(w.co, args)
 }
 
 // runReady runs what forks and wakeups queued, in order.
@@ -268,14 +195,14 @@ func (s *Service) Shutdown(c *actor.Context, done func()) {
 		co.request, co.cmd = true, "on_shutdown"
 		s.inflight++
 		s.resume(co, append(s.scratch[:0], s.onShutdown))
-		s.runReady()
 	}
-	s.drained()
+	s.settle()
 }
 
-// drained reports the end of a shutdown once nothing is in flight.
+// drained reports the end of a shutdown once nothing is in flight: no
+// task serving a request, no Call owed (tern.response).
 func (s *Service) drained() {
-	if s.shutdownDone != nil && s.inflight == 0 && len(s.answers) == 0 {
+	if s.shutdownDone != nil && s.inflight == 0 && s.c.Owed() == 0 {
 		done := s.shutdownDone
 		s.shutdownDone = nil
 		done()

@@ -52,7 +52,7 @@ func lSleep(s *Service, L *glua.LState) int {
 	ms := checkMillis(L, 1, "tern.sleep")
 	s.mustYield(L, "tern.sleep")
 	session := s.c.NewSession()
-	s.waiting[session] = waiter{co: s.cur, kind: waitSleep}
+	s.await(session, waitState{kind: waitSleep})
 	s.c.After(ms, session)
 	return suspend(L)
 }
@@ -103,10 +103,7 @@ func lFork(s *Service, L *glua.LState) int {
 func lTimeout(s *Service, L *glua.LState) int {
 	ms, fn := checkMillis(L, 1, "tern.timeout"), L.CheckFunction(2)
 	session := s.c.NewSession()
-	if s.timeouts == nil {
-		s.timeouts = make(map[uint32]glua.LValue)
-	}
-	s.timeouts[session] = fn
+	s.c.Await(session, &timeoutTask{s: s, fn: fn})
 	s.c.After(ms, session)
 	return 0
 }

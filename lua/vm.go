@@ -264,11 +264,12 @@ func serviceOf(L *glua.LState) *Service {
 }
 
 // sharedRaw is the table of primitives the prelude reads (and never
-// writes): the api functions and gopher-lua's own coroutine functions.
-// One per process, read by every VM.
+// writes): every Go function of the API and gopher-lua's own coroutine
+// functions. One per process, read by every VM.
 var sharedRaw = sync.OnceValue(func() *glua.LTable {
-	raw := template().CreateTable(0, len(api)+len(coAPI)+8)
-	for name, f := range sharedAPI() {
+	fns := sharedAPI()
+	raw := template().CreateTable(0, len(fns)+8)
+	for name, f := range fns {
 		raw.RawSetString(name, f)
 	}
 	for _, name := range []string{"create", "resume", "status", "running", "yield"} {
@@ -277,33 +278,29 @@ var sharedRaw = sync.OnceValue(func() *glua.LTable {
 	// The Go functions of the tern module live in one shared table behind
 	// a protected metatable: each VM's tern table holds only its Lua
 	// wrappers, which keeps an idle VM small.
-	fns := template().CreateTable(0, len(ternGo))
-	for lname, name := range ternGo {
-		fns.RawSetString(lname, sharedAPI()[name])
+	mod := template().CreateTable(0, len(ternAPI))
+	for name := range ternAPI {
+		mod.RawSetString(name, fns[name])
 	}
 	meta := template().CreateTable(0, 2)
-	meta.RawSetString("__index", fns)
+	meta.RawSetString("__index", mod)
 	meta.RawSetString("__metatable", glua.LFalse)
 	raw.RawSetString("ternmeta", meta)
 	return raw
 })
 
-// ternGo maps tern module names to the api functions that are the module
-// functions themselves (the rest are Lua wrappers in the prelude).
-var ternGo = map[string]string{
-	"send": "send", "sleep": "sleep", "wait": "twait", "wakeup": "wakeup",
-	"self": "self", "now": "now", "exit": "exit", "shutdown": "shutdown",
-	"fork": "fork", "timeout": "timeout", "start": "start", "address": "address",
-	"log": "log", "error": "logerror", "on_shutdown": "on_shutdown",
-}
-
-// sharedAPI makes the api functions once per process.
+// sharedAPI makes the Go functions of the API once per process: the tern
+// module's, the prelude's primitives and the coroutine ones. Their names
+// do not collide.
 var sharedAPI = sync.OnceValue(func() map[string]*glua.LFunction {
 	sharedLibs() // first: the two must not use the template at once
 	L := template()
-	fns := make(map[string]*glua.LFunction, len(api)+len(coAPI))
-	for _, m := range []map[string]func(*Service, *glua.LState) int{api, coAPI} {
+	fns := make(map[string]*glua.LFunction, len(ternAPI)+len(prims)+len(coAPI))
+	for _, m := range []map[string]apiFunc{ternAPI, prims, coAPI} {
 		for name, f := range m {
+			if fns[name] != nil {
+				panic("lua: two API functions named " + name)
+			}
 			fns[name] = L.NewFunction(func(L *glua.LState) int { return f(serviceOf(L), L) })
 		}
 	}
@@ -330,7 +327,6 @@ func (s *Service) newVM() error {
 	L.G.Registry = L.CreateTable(0, 2)
 	L.Env = L.G.Global
 	s.threads = make(map[*glua.LState]*coro)
-	s.waiting = make(map[uint32]waiter)
 	s.loaded = L.CreateTable(0, 4)
 	L.SetField(L.Get(glua.RegistryIndex), "_LOADED", s.loaded)
 	s.openLibs(L)
