@@ -13,7 +13,14 @@ import (
 // Idle services hold no goroutine: the pool's workers run whichever
 // service has messages.
 func TestIdleServicesHoldNoGoroutine(t *testing.T) {
-	s := newSystem(t)
+	s := actor.NewSystem(actor.Options{})
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // 100k stops, under -race too
+		defer cancel()
+		if err := s.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
 	before := runtime.NumGoroutine()
 	const n = 100000
 	for i := 0; i < n; i++ {

@@ -246,11 +246,16 @@ func (s *System) Close(ctx context.Context) error {
 	return err
 }
 
-// describe names services for a log line or an error: name(:addr), ...
+// describe names services for a log line or an error: name(:addr), ...,
+// the first ten of them.
 func describe(ps []*proc) string {
 	slices.SortFunc(ps, func(a, b *proc) int { return cmp.Compare(a.addr, b.addr) })
 	var b strings.Builder
 	for i, p := range ps {
+		if i == 10 {
+			fmt.Fprintf(&b, " and %d more", len(ps)-i)
+			break
+		}
 		if i > 0 {
 			b.WriteString(", ")
 		}
