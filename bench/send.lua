@@ -1,30 +1,35 @@
--- send: Lua->Lua one-way message throughput. The bootstrap sends n
--- tern.send to a counter service (bench/counter.lua), in runs of 1,000
--- each ended by a tern.call (messages are handled in order, so its answer
--- means every send before it arrived; it also keeps the counter's queue
--- under the 1,024 messages at which tern warns "may overload"), and
--- prints the rate.
--- Run: go run ./cmd/tern run bench/send.lua
+-- send: Lua->Lua one-way messages, unbatched, skynet's `run.sh send`
+-- (bench_main.lua's bench.send). `senders` services (bench/sendloop.lua)
+-- each fire n/senders tern.send(recv, "inc", i) at one receiver
+-- (bench/recv.lua), back to back; the clock stops when the receiver,
+-- having counted all n, answers the bootstrap's deferred "wait" call.
+--   BENCH_ARG="n=1000000 senders=1" tern run bench/send.lua
+-- prints RESULT send msgs_per_sec=... n=... recv_span_sec=... sec=... senders=...
+-- Nothing paces the senders, so the receiver's queue grows (tern warns
+-- "may overload" at 1,024 queued messages and at each doubling) and a
+-- send fails once 2^20 requests are queued (actor.Options.MailboxLimit):
+-- keep n at about 1M, not skynet's default 2M.
 local tern = require "tern"
-local n = tonumber((...)) or 1000000
-local batch = 1000
+local bench = require "benchlib"
 
-local counter = tern.newservice("counter")
-tern.call(counter, "count")
-
-local t0 = tern.now()
-local sent, total = 0, 0
-while sent < n do
-	local k = math.min(batch, n - sent)
-	for _ = 1, k do
-		tern.send(counter, "inc")
+tern.start(function(arg)
+	local o = bench.opts(arg)
+	local n, senders = o.n or 1000000, o.senders or 1
+	local recv = tern.newservice("recv")
+	local per = math.floor(n / senders)
+	n = per * senders
+	tern.call(recv, "expect", n)
+	local ss = {}
+	for i = 1, senders do
+		ss[i] = tern.newservice("sendloop")
 	end
-	sent = sent + k
-	total = tern.call(counter, "count")
-end
-local ms = math.max(tern.now() - t0, 1)
-if total ~= n then
-	error("counted " .. total .. " of " .. n)
-end
-print(string.format("send: %d messages in %d ms: %.0f msgs/s", n, ms, n * 1000 / ms))
-tern.shutdown()
+	local t0 = tern.now()
+	for i = 1, senders do
+		tern.send(ss[i], "go", recv, per)
+	end
+	local count, first, last = tern.call(recv, "wait")
+	local sec = bench.since(t0)
+	bench.result("send", { senders = senders, n = count, sec = sec,
+		msgs_per_sec = math.floor(count / sec), recv_span_sec = (last - first) / 1000 })
+	tern.shutdown()
+end)
