@@ -4,10 +4,11 @@
 // Envelope is the single message type every tern node registers for remote
 // delivery: it carries one service-to-service message (send, call, reply or
 // error, with the payload in tern's own packed value format as opaque bytes)
-// or one Control operation (Shutdown, ShutdownDone, Reload, Stat, StatReply,
-// Stop). These types are only for traffic that crosses a process boundary
-// (protoactor-go remote, the admin API); messages between actors in the same
-// process pass Go pointers and never pay for protobuf encoding.
+// or one Shutdown request (KIND_CONTROL). These types are only for traffic
+// that crosses a process boundary (protoactor-go remote, for the cluster);
+// messages between actors in the same process pass Go pointers and never pay
+// for protobuf encoding. Shutdown is also the control message the root sends
+// its services in process (as a Go pointer, actor.Control).
 //
 // tern.pb.go is generated and committed. To regenerate it after editing
 // tern.proto, run

@@ -10,48 +10,14 @@ import (
 	ternpb "github.com/tern-dev/tern/proto"
 )
 
-// controlOps returns one Control per oneof case, each with non-zero fields so
-// that a lossy round trip would be noticed.
-func controlOps() map[string]*ternpb.Control {
-	return map[string]*ternpb.Control{
-		"shutdown": {Op: &ternpb.Control_Shutdown{Shutdown: &ternpb.Shutdown{
-			Reason: "node draining", DeadlineUnixMs: 1_700_000_000_123,
-		}}},
-		"shutdown_done": {Op: &ternpb.Control_ShutdownDone{ShutdownDone: &ternpb.ShutdownDone{
-			Addr: 0x0100_0000_0000_002a, Name: ".gate", Error: "timeout waiting for sessions",
-		}}},
-		"reload": {Op: &ternpb.Control_Reload{Reload: &ternpb.Reload{Script: "services/gate.lua"}}},
-		"stat":   {Op: &ternpb.Control_Stat{Stat: &ternpb.Stat{}}},
-		"stat_reply": {Op: &ternpb.Control_StatReply{StatReply: &ternpb.StatReply{
-			Addr: 42, Name: ".db", Script: "services/db.lua", State: "running",
-			StartedUnixMs: 1_700_000_000_000, Messages: 1 << 40, Mailbox: 17,
-			Tasks: 3, HeapBytes: 5 << 20,
-		}}},
-		"stop": {Op: &ternpb.Control_Stop{Stop: &ternpb.Stop{Reason: "killed by admin"}}},
-	}
-}
-
-// opName reports which oneof case is set, independently of the map key.
-func opName(t *testing.T, c *ternpb.Control) string {
-	t.Helper()
-	switch c.GetOp().(type) {
-	case *ternpb.Control_Shutdown:
-		return "shutdown"
-	case *ternpb.Control_ShutdownDone:
-		return "shutdown_done"
-	case *ternpb.Control_Reload:
-		return "reload"
-	case *ternpb.Control_Stat:
-		return "stat"
-	case *ternpb.Control_StatReply:
-		return "stat_reply"
-	case *ternpb.Control_Stop:
-		return "stop"
-	case nil:
-		return "<nil>"
-	default:
-		t.Fatalf("unknown Control op %T", c.GetOp())
-		return ""
+// shutdowns returns Shutdown requests with non-zero fields, so that a lossy
+// round trip would be noticed.
+func shutdowns() map[string]*ternpb.Shutdown {
+	return map[string]*ternpb.Shutdown{
+		"draining": {Reason: "node draining", DeadlineUnixMs: 1_700_000_000_123},
+		"code":     {Reason: "tern.shutdown", Code: 255},
+		"negative": {DeadlineUnixMs: -1, Code: -1},
+		"empty":    {}, // encodes to zero bytes inside the envelope's field
 	}
 }
 
@@ -72,27 +38,40 @@ func roundTrip(t *testing.T, in *ternpb.Envelope) *ternpb.Envelope {
 }
 
 func TestEnvelopeRoundTripControl(t *testing.T) {
-	ops := controlOps()
-	if len(ops) != 6 {
-		t.Fatalf("expected 6 control ops, have %d", len(ops))
-	}
-	for name, ctl := range ops {
+	for name, sd := range shutdowns() {
 		t.Run(name, func(t *testing.T) {
 			in := &ternpb.Envelope{
-				Kind:    ternpb.Kind_KIND_CONTROL,
-				From:    1,
-				To:      0x0200_0000_0000_0007,
-				Session: 99,
-				Control: ctl,
+				Kind:     ternpb.Kind_KIND_CONTROL,
+				From:     1,
+				To:       0x0200_0000_0000_0007,
+				Session:  99,
+				Shutdown: sd,
 			}
 			out := roundTrip(t, in)
 			if out.GetKind() != ternpb.Kind_KIND_CONTROL {
 				t.Errorf("kind = %v, want KIND_CONTROL", out.GetKind())
 			}
-			if got := opName(t, out.GetControl()); got != name {
-				t.Errorf("op after round trip = %s, want %s", got, name)
+			if out.GetShutdown() == nil {
+				t.Errorf("shutdown lost in the round trip")
 			}
 		})
+	}
+}
+
+// TestEnvelopeReservedControl decodes field 8, the dropped Control wrapper,
+// as an unknown field: an old encoding still parses, carries no Shutdown,
+// and keeps the bytes for re-encoding.
+func TestEnvelopeReservedControl(t *testing.T) {
+	old := []byte{0x08, 0x04, 0x42, 0x04, 0x0a, 0x02, 0x18, 0x03} // kind: CONTROL, control: {shutdown: {code: 3}}
+	var env ternpb.Envelope
+	if err := proto.Unmarshal(old, &env); err != nil {
+		t.Fatalf("Unmarshal(%x): %v", old, err)
+	}
+	if env.GetKind() != ternpb.Kind_KIND_CONTROL || env.GetShutdown() != nil {
+		t.Errorf("decoded %v, want kind CONTROL and no shutdown", &env)
+	}
+	if got := env.ProtoReflect().GetUnknown(); !bytes.Equal(got, old[2:]) {
+		t.Errorf("unknown bytes = %x, want %x", got, old[2:])
 	}
 }
 
@@ -114,19 +93,19 @@ func TestEnvelopeRoundTripMessages(t *testing.T) {
 			if !bytes.Equal(out.GetData(), in.GetData()) {
 				t.Errorf("data = %x, want %x", out.GetData(), in.GetData())
 			}
-			if out.GetControl() != nil {
-				t.Errorf("control = %v, want nil", out.GetControl())
+			if out.GetShutdown() != nil {
+				t.Errorf("shutdown = %v, want nil", out.GetShutdown())
 			}
 		})
 	}
 }
 
 // TestEnvelopeUnmarshalTruncated cuts a valid encoding at every length. No
-// prefix may panic, and every cut that falls inside the trailing Control field
-// (tag, length or payload) must be reported as an error.
+// prefix may panic, and every cut that falls inside the trailing Shutdown
+// field (tag, length or payload) must be reported as an error.
 func TestEnvelopeUnmarshalTruncated(t *testing.T) {
 	opts := proto.MarshalOptions{Deterministic: true}
-	for name, ctl := range controlOps() {
+	for name, sd := range shutdowns() {
 		t.Run(name, func(t *testing.T) {
 			head := &ternpb.Envelope{
 				Kind: ternpb.Kind_KIND_CONTROL, From: 1, To: 2, Session: 3,
@@ -137,12 +116,12 @@ func TestEnvelopeUnmarshalTruncated(t *testing.T) {
 				t.Fatal(err)
 			}
 			full := proto.Clone(head).(*ternpb.Envelope)
-			full.Control = ctl
+			full.Shutdown = sd
 			b, err := opts.Marshal(full)
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Field 8 is the highest-numbered field, so it is encoded last.
+			// Field 9 is the highest-numbered field, so it is encoded last.
 			if !bytes.HasPrefix(b, base) || len(b) <= len(base)+1 {
 				t.Fatalf("unexpected encoding layout: base=%x full=%x", base, b)
 			}
@@ -169,10 +148,11 @@ func TestEnvelopeUnmarshalGarbage(t *testing.T) {
 		{"stray end group", []byte{0x0c}},
 		{"unterminated start group", []byte{0x0b}},
 		{"bytes length past end", []byte{0x32, 0x05, 0x01}},
-		{"control length past end", []byte{0x42, 0x7f}},
-		{"nested shutdown truncated", []byte{0x42, 0x02, 0x0a, 0x7f}},
+		{"shutdown length past end", []byte{0x4a, 0x7f}},
+		{"reserved control length past end", []byte{0x42, 0x7f}},
+		{"nested reason truncated", []byte{0x4a, 0x02, 0x0a, 0x7f}},
 		{"invalid utf-8 in cmd", []byte{0x2a, 0x01, 0xff}},
-		{"invalid utf-8 in nested reason", []byte{0x42, 0x05, 0x0a, 0x03, 0x0a, 0x01, 0xc3}},
+		{"invalid utf-8 in nested reason", []byte{0x4a, 0x03, 0x0a, 0x01, 0xc3}},
 		{"fixed64 truncated", []byte{0x09, 0x01, 0x02}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -199,14 +179,14 @@ func TestEnvelopeUnmarshalRandom(t *testing.T) {
 // anything which does decode re-encodes to an equivalent message.
 // Run with: go test ./proto/ -fuzz FuzzEnvelopeUnmarshal
 func FuzzEnvelopeUnmarshal(f *testing.F) {
-	for _, ctl := range controlOps() {
-		b, err := proto.Marshal(&ternpb.Envelope{Kind: ternpb.Kind_KIND_CONTROL, To: 9, Control: ctl})
+	for _, sd := range shutdowns() {
+		b, err := proto.Marshal(&ternpb.Envelope{Kind: ternpb.Kind_KIND_CONTROL, To: 9, Shutdown: sd})
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(b)
 	}
-	f.Add([]byte{0x42, 0x02, 0x0a, 0x7f})
+	f.Add([]byte{0x4a, 0x02, 0x0a, 0x7f})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var env ternpb.Envelope
 		if err := proto.Unmarshal(b, &env); err != nil {

@@ -1,5 +1,5 @@
 // tern.proto — wire format for everything tern sends across a process
-// boundary (protoactor-go remote, admin API).
+// boundary (protoactor-go remote, for the cluster).
 //
 // Messages between actors in the same process never use these types: they
 // pass Go pointers. Only traffic that leaves the process is encoded here.
@@ -42,7 +42,7 @@ const (
 	Kind_KIND_REPLY Kind = 2
 	// Failed answer to a KIND_CALL; error holds the message, session matches.
 	Kind_KIND_ERROR Kind = 3
-	// Runtime control traffic; the control field is set, cmd/data are unused.
+	// Runtime control traffic; the shutdown field is set, cmd/data are unused.
 	Kind_KIND_CONTROL Kind = 4
 )
 
@@ -92,7 +92,7 @@ func (Kind) EnumDescriptor() ([]byte, []int) {
 }
 
 // Envelope is the single message type every tern node registers for remote
-// delivery. It carries one service-to-service message or one control op.
+// delivery. It carries one service-to-service message or one Shutdown.
 type Envelope struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// What this envelope is (send, call, reply, error, control).
@@ -109,8 +109,8 @@ type Envelope struct {
 	Data []byte `protobuf:"bytes,6,opt,name=data,proto3" json:"data,omitempty"`
 	// Error text for KIND_ERROR; empty otherwise.
 	Error string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
-	// Control operation for KIND_CONTROL; unset otherwise.
-	Control       *Control `protobuf:"bytes,8,opt,name=control,proto3" json:"control,omitempty"`
+	// Shutdown request for KIND_CONTROL; unset otherwise.
+	Shutdown      *Shutdown `protobuf:"bytes,9,opt,name=shutdown,proto3" json:"shutdown,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -194,168 +194,12 @@ func (x *Envelope) GetError() string {
 	return ""
 }
 
-func (x *Envelope) GetControl() *Control {
+func (x *Envelope) GetShutdown() *Shutdown {
 	if x != nil {
-		return x.Control
+		return x.Shutdown
 	}
 	return nil
 }
-
-// Control is a runtime management operation addressed to a service or node.
-// Exactly one op is set.
-type Control struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The operation carried by this control message.
-	//
-	// Types that are valid to be assigned to Op:
-	//
-	//	*Control_Shutdown
-	//	*Control_ShutdownDone
-	//	*Control_Reload
-	//	*Control_Stat
-	//	*Control_StatReply
-	//	*Control_Stop
-	Op            isControl_Op `protobuf_oneof:"op"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Control) Reset() {
-	*x = Control{}
-	mi := &file_tern_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Control) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Control) ProtoMessage() {}
-
-func (x *Control) ProtoReflect() protoreflect.Message {
-	mi := &file_tern_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Control.ProtoReflect.Descriptor instead.
-func (*Control) Descriptor() ([]byte, []int) {
-	return file_tern_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *Control) GetOp() isControl_Op {
-	if x != nil {
-		return x.Op
-	}
-	return nil
-}
-
-func (x *Control) GetShutdown() *Shutdown {
-	if x != nil {
-		if x, ok := x.Op.(*Control_Shutdown); ok {
-			return x.Shutdown
-		}
-	}
-	return nil
-}
-
-func (x *Control) GetShutdownDone() *ShutdownDone {
-	if x != nil {
-		if x, ok := x.Op.(*Control_ShutdownDone); ok {
-			return x.ShutdownDone
-		}
-	}
-	return nil
-}
-
-func (x *Control) GetReload() *Reload {
-	if x != nil {
-		if x, ok := x.Op.(*Control_Reload); ok {
-			return x.Reload
-		}
-	}
-	return nil
-}
-
-func (x *Control) GetStat() *Stat {
-	if x != nil {
-		if x, ok := x.Op.(*Control_Stat); ok {
-			return x.Stat
-		}
-	}
-	return nil
-}
-
-func (x *Control) GetStatReply() *StatReply {
-	if x != nil {
-		if x, ok := x.Op.(*Control_StatReply); ok {
-			return x.StatReply
-		}
-	}
-	return nil
-}
-
-func (x *Control) GetStop() *Stop {
-	if x != nil {
-		if x, ok := x.Op.(*Control_Stop); ok {
-			return x.Stop
-		}
-	}
-	return nil
-}
-
-type isControl_Op interface {
-	isControl_Op()
-}
-
-type Control_Shutdown struct {
-	// Ask the target to shut down gracefully.
-	Shutdown *Shutdown `protobuf:"bytes,1,opt,name=shutdown,proto3,oneof"`
-}
-
-type Control_ShutdownDone struct {
-	// Report that a target finished shutting down.
-	ShutdownDone *ShutdownDone `protobuf:"bytes,2,opt,name=shutdown_done,json=shutdownDone,proto3,oneof"`
-}
-
-type Control_Reload struct {
-	// Ask the target to reload its script.
-	Reload *Reload `protobuf:"bytes,3,opt,name=reload,proto3,oneof"`
-}
-
-type Control_Stat struct {
-	// Ask the target for its runtime statistics.
-	Stat *Stat `protobuf:"bytes,4,opt,name=stat,proto3,oneof"`
-}
-
-type Control_StatReply struct {
-	// Answer to a Stat request.
-	StatReply *StatReply `protobuf:"bytes,5,opt,name=stat_reply,json=statReply,proto3,oneof"`
-}
-
-type Control_Stop struct {
-	// Stop the target immediately, without graceful shutdown.
-	Stop *Stop `protobuf:"bytes,6,opt,name=stop,proto3,oneof"`
-}
-
-func (*Control_Shutdown) isControl_Op() {}
-
-func (*Control_ShutdownDone) isControl_Op() {}
-
-func (*Control_Reload) isControl_Op() {}
-
-func (*Control_Stat) isControl_Op() {}
-
-func (*Control_StatReply) isControl_Op() {}
-
-func (*Control_Stop) isControl_Op() {}
 
 // Shutdown asks a service (or node) to finish its work and exit.
 type Shutdown struct {
@@ -374,7 +218,7 @@ type Shutdown struct {
 
 func (x *Shutdown) Reset() {
 	*x = Shutdown{}
-	mi := &file_tern_proto_msgTypes[2]
+	mi := &file_tern_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -386,7 +230,7 @@ func (x *Shutdown) String() string {
 func (*Shutdown) ProtoMessage() {}
 
 func (x *Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_tern_proto_msgTypes[2]
+	mi := &file_tern_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -399,7 +243,7 @@ func (x *Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shutdown.ProtoReflect.Descriptor instead.
 func (*Shutdown) Descriptor() ([]byte, []int) {
-	return file_tern_proto_rawDescGZIP(), []int{2}
+	return file_tern_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Shutdown) GetReason() string {
@@ -423,323 +267,12 @@ func (x *Shutdown) GetCode() int32 {
 	return 0
 }
 
-// ShutdownDone reports that a service has completed its shutdown.
-type ShutdownDone struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Address of the service that shut down.
-	Addr uint64 `protobuf:"varint,1,opt,name=addr,proto3" json:"addr,omitempty"`
-	// Registered name of the service, if any.
-	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	// Error encountered while shutting down; empty on clean exit.
-	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ShutdownDone) Reset() {
-	*x = ShutdownDone{}
-	mi := &file_tern_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ShutdownDone) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ShutdownDone) ProtoMessage() {}
-
-func (x *ShutdownDone) ProtoReflect() protoreflect.Message {
-	mi := &file_tern_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ShutdownDone.ProtoReflect.Descriptor instead.
-func (*ShutdownDone) Descriptor() ([]byte, []int) {
-	return file_tern_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *ShutdownDone) GetAddr() uint64 {
-	if x != nil {
-		return x.Addr
-	}
-	return 0
-}
-
-func (x *ShutdownDone) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *ShutdownDone) GetError() string {
-	if x != nil {
-		return x.Error
-	}
-	return ""
-}
-
-// Reload asks a service to reload its Lua script.
-type Reload struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Script to load; empty means reload the service's current script.
-	Script        string `protobuf:"bytes,1,opt,name=script,proto3" json:"script,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Reload) Reset() {
-	*x = Reload{}
-	mi := &file_tern_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Reload) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Reload) ProtoMessage() {}
-
-func (x *Reload) ProtoReflect() protoreflect.Message {
-	mi := &file_tern_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Reload.ProtoReflect.Descriptor instead.
-func (*Reload) Descriptor() ([]byte, []int) {
-	return file_tern_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *Reload) GetScript() string {
-	if x != nil {
-		return x.Script
-	}
-	return ""
-}
-
-// Stat asks a service for a StatReply snapshot. It has no fields.
-type Stat struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Stat) Reset() {
-	*x = Stat{}
-	mi := &file_tern_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Stat) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Stat) ProtoMessage() {}
-
-func (x *Stat) ProtoReflect() protoreflect.Message {
-	mi := &file_tern_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Stat.ProtoReflect.Descriptor instead.
-func (*Stat) Descriptor() ([]byte, []int) {
-	return file_tern_proto_rawDescGZIP(), []int{5}
-}
-
-// Stop terminates a service immediately, skipping graceful shutdown.
-type Stop struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Human-readable reason, for logs.
-	Reason        string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Stop) Reset() {
-	*x = Stop{}
-	mi := &file_tern_proto_msgTypes[6]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Stop) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Stop) ProtoMessage() {}
-
-func (x *Stop) ProtoReflect() protoreflect.Message {
-	mi := &file_tern_proto_msgTypes[6]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Stop.ProtoReflect.Descriptor instead.
-func (*Stop) Descriptor() ([]byte, []int) {
-	return file_tern_proto_rawDescGZIP(), []int{6}
-}
-
-func (x *Stop) GetReason() string {
-	if x != nil {
-		return x.Reason
-	}
-	return ""
-}
-
-// StatReply is a point-in-time snapshot of one service's runtime state.
-type StatReply struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Address of the service.
-	Addr uint64 `protobuf:"varint,1,opt,name=addr,proto3" json:"addr,omitempty"`
-	// Registered name of the service, if any.
-	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	// Script the service is running.
-	Script string `protobuf:"bytes,3,opt,name=script,proto3" json:"script,omitempty"`
-	// Lifecycle state (for example "running", "stopping").
-	State string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
-	// Wall-clock start time of the service (Unix milliseconds).
-	StartedUnixMs int64 `protobuf:"varint,5,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
-	// Total number of messages the service has handled.
-	Messages uint64 `protobuf:"varint,6,opt,name=messages,proto3" json:"messages,omitempty"`
-	// Number of messages currently queued in the mailbox.
-	Mailbox uint32 `protobuf:"varint,7,opt,name=mailbox,proto3" json:"mailbox,omitempty"`
-	// Number of in-flight tasks (suspended coroutines awaiting replies).
-	Tasks uint32 `protobuf:"varint,8,opt,name=tasks,proto3" json:"tasks,omitempty"`
-	// Memory used by the service's Lua heap, in bytes.
-	HeapBytes     uint64 `protobuf:"varint,9,opt,name=heap_bytes,json=heapBytes,proto3" json:"heap_bytes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *StatReply) Reset() {
-	*x = StatReply{}
-	mi := &file_tern_proto_msgTypes[7]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *StatReply) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*StatReply) ProtoMessage() {}
-
-func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_tern_proto_msgTypes[7]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
-func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_tern_proto_rawDescGZIP(), []int{7}
-}
-
-func (x *StatReply) GetAddr() uint64 {
-	if x != nil {
-		return x.Addr
-	}
-	return 0
-}
-
-func (x *StatReply) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *StatReply) GetScript() string {
-	if x != nil {
-		return x.Script
-	}
-	return ""
-}
-
-func (x *StatReply) GetState() string {
-	if x != nil {
-		return x.State
-	}
-	return ""
-}
-
-func (x *StatReply) GetStartedUnixMs() int64 {
-	if x != nil {
-		return x.StartedUnixMs
-	}
-	return 0
-}
-
-func (x *StatReply) GetMessages() uint64 {
-	if x != nil {
-		return x.Messages
-	}
-	return 0
-}
-
-func (x *StatReply) GetMailbox() uint32 {
-	if x != nil {
-		return x.Mailbox
-	}
-	return 0
-}
-
-func (x *StatReply) GetTasks() uint32 {
-	if x != nil {
-		return x.Tasks
-	}
-	return 0
-}
-
-func (x *StatReply) GetHeapBytes() uint64 {
-	if x != nil {
-		return x.HeapBytes
-	}
-	return 0
-}
-
 var File_tern_proto protoreflect.FileDescriptor
 
 const file_tern_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"tern.proto\x12\atern.v1\"\xd3\x01\n" +
+	"tern.proto\x12\atern.v1\"\xe5\x01\n" +
 	"\bEnvelope\x12!\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\r.tern.v1.KindR\x04kind\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\x04R\x04from\x12\x0e\n" +
@@ -747,41 +280,12 @@ const file_tern_proto_rawDesc = "" +
 	"\asession\x18\x04 \x01(\rR\asession\x12\x10\n" +
 	"\x03cmd\x18\x05 \x01(\tR\x03cmd\x12\x12\n" +
 	"\x04data\x18\x06 \x01(\fR\x04data\x12\x14\n" +
-	"\x05error\x18\a \x01(\tR\x05error\x12*\n" +
-	"\acontrol\x18\b \x01(\v2\x10.tern.v1.ControlR\acontrol\"\xa8\x02\n" +
-	"\aControl\x12/\n" +
-	"\bshutdown\x18\x01 \x01(\v2\x11.tern.v1.ShutdownH\x00R\bshutdown\x12<\n" +
-	"\rshutdown_done\x18\x02 \x01(\v2\x15.tern.v1.ShutdownDoneH\x00R\fshutdownDone\x12)\n" +
-	"\x06reload\x18\x03 \x01(\v2\x0f.tern.v1.ReloadH\x00R\x06reload\x12#\n" +
-	"\x04stat\x18\x04 \x01(\v2\r.tern.v1.StatH\x00R\x04stat\x123\n" +
-	"\n" +
-	"stat_reply\x18\x05 \x01(\v2\x12.tern.v1.StatReplyH\x00R\tstatReply\x12#\n" +
-	"\x04stop\x18\x06 \x01(\v2\r.tern.v1.StopH\x00R\x04stopB\x04\n" +
-	"\x02op\"`\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12-\n" +
+	"\bshutdown\x18\t \x01(\v2\x11.tern.v1.ShutdownR\bshutdownJ\x04\b\b\x10\tR\acontrol\"`\n" +
 	"\bShutdown\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12(\n" +
 	"\x10deadline_unix_ms\x18\x02 \x01(\x03R\x0edeadlineUnixMs\x12\x12\n" +
-	"\x04code\x18\x03 \x01(\x05R\x04code\"L\n" +
-	"\fShutdownDone\x12\x12\n" +
-	"\x04addr\x18\x01 \x01(\x04R\x04addr\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\" \n" +
-	"\x06Reload\x12\x16\n" +
-	"\x06script\x18\x01 \x01(\tR\x06script\"\x06\n" +
-	"\x04Stat\"\x1e\n" +
-	"\x04Stop\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\xf4\x01\n" +
-	"\tStatReply\x12\x12\n" +
-	"\x04addr\x18\x01 \x01(\x04R\x04addr\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
-	"\x06script\x18\x03 \x01(\tR\x06script\x12\x14\n" +
-	"\x05state\x18\x04 \x01(\tR\x05state\x12&\n" +
-	"\x0fstarted_unix_ms\x18\x05 \x01(\x03R\rstartedUnixMs\x12\x1a\n" +
-	"\bmessages\x18\x06 \x01(\x04R\bmessages\x12\x18\n" +
-	"\amailbox\x18\a \x01(\rR\amailbox\x12\x14\n" +
-	"\x05tasks\x18\b \x01(\rR\x05tasks\x12\x1d\n" +
-	"\n" +
-	"heap_bytes\x18\t \x01(\x04R\theapBytes*V\n" +
+	"\x04code\x18\x03 \x01(\x05R\x04code*V\n" +
 	"\x04Kind\x12\r\n" +
 	"\tKIND_SEND\x10\x00\x12\r\n" +
 	"\tKIND_CALL\x10\x01\x12\x0e\n" +
@@ -804,32 +308,20 @@ func file_tern_proto_rawDescGZIP() []byte {
 }
 
 var file_tern_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tern_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_tern_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_tern_proto_goTypes = []any{
-	(Kind)(0),            // 0: tern.v1.Kind
-	(*Envelope)(nil),     // 1: tern.v1.Envelope
-	(*Control)(nil),      // 2: tern.v1.Control
-	(*Shutdown)(nil),     // 3: tern.v1.Shutdown
-	(*ShutdownDone)(nil), // 4: tern.v1.ShutdownDone
-	(*Reload)(nil),       // 5: tern.v1.Reload
-	(*Stat)(nil),         // 6: tern.v1.Stat
-	(*Stop)(nil),         // 7: tern.v1.Stop
-	(*StatReply)(nil),    // 8: tern.v1.StatReply
+	(Kind)(0),        // 0: tern.v1.Kind
+	(*Envelope)(nil), // 1: tern.v1.Envelope
+	(*Shutdown)(nil), // 2: tern.v1.Shutdown
 }
 var file_tern_proto_depIdxs = []int32{
 	0, // 0: tern.v1.Envelope.kind:type_name -> tern.v1.Kind
-	2, // 1: tern.v1.Envelope.control:type_name -> tern.v1.Control
-	3, // 2: tern.v1.Control.shutdown:type_name -> tern.v1.Shutdown
-	4, // 3: tern.v1.Control.shutdown_done:type_name -> tern.v1.ShutdownDone
-	5, // 4: tern.v1.Control.reload:type_name -> tern.v1.Reload
-	6, // 5: tern.v1.Control.stat:type_name -> tern.v1.Stat
-	8, // 6: tern.v1.Control.stat_reply:type_name -> tern.v1.StatReply
-	7, // 7: tern.v1.Control.stop:type_name -> tern.v1.Stop
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	2, // 1: tern.v1.Envelope.shutdown:type_name -> tern.v1.Shutdown
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_tern_proto_init() }
@@ -837,21 +329,13 @@ func file_tern_proto_init() {
 	if File_tern_proto != nil {
 		return
 	}
-	file_tern_proto_msgTypes[1].OneofWrappers = []any{
-		(*Control_Shutdown)(nil),
-		(*Control_ShutdownDone)(nil),
-		(*Control_Reload)(nil),
-		(*Control_Stat)(nil),
-		(*Control_StatReply)(nil),
-		(*Control_Stop)(nil),
-	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tern_proto_rawDesc), len(file_tern_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
