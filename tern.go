@@ -8,9 +8,15 @@
 //	err = rt.Shutdown(ctx)                      // the same protocol as SIGTERM
 //	code := rt.Wait()
 //
-// Go values cross into Lua and back as nil, bools, numbers (int64 or
-// float64 when they come back), strings, slices and maps; other types are
-// an error.
+// Relative file names in Config (Bootstrap, Path) are relative to the
+// working directory when New runs; see root.New.
+//
+// Go values cross into Lua and back as nil, bools, numbers, strings,
+// slices and maps; other types are an error naming the argument. Exactly
+// what each becomes, and what comes back (which numbers come back as
+// int64 and which as float64, the integers Lua cannot hold exactly, which
+// tables come back as []any and which as maps) is in README.md: section
+// "Embedding in Go", the list after "Go values map to Lua and back".
 package tern
 
 import (

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -152,5 +154,65 @@ func TestMisuseFailsAtOnce(t *testing.T) {
 	}
 	if code := rt.Wait(); code != tern.ExitOK {
 		t.Fatalf("exit code %d", code)
+	}
+}
+
+// Relative names given to New are relative to the working directory New
+// ran in; after New, nothing is looked up in the working directory: the
+// bootstrap still starts after a chdir, a declared "x.lua" is found in
+// the app directory (the bootstrap's), and a script that only the new
+// working directory holds is not found.
+func TestEmbeddingRelativeNames(t *testing.T) {
+	base := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		p := filepath.Join(base, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	who := func(label string) string {
+		return `local S = {}; function S.who() return "` + label + `" end; return S`
+	}
+	write("app/main.lua", `local tern = require "tern"; tern.register("main")`)
+	write("app/lazy.lua", who("app lazy"))
+	write("lib/deep.lua", who("lib deep"))
+	write("elsewhere/lazy.lua", who("decoy lazy"))
+	write("elsewhere/onlycwd.lua", who("decoy onlycwd"))
+	t.Chdir(base)
+	rt, err := tern.New(tern.Config{
+		Bootstrap: "app/main.lua",
+		Path:      []string{"lib/?.lua"},
+		LogOutput: io.Discard,
+		Services: map[string]tern.Decl{
+			"lazy":    {Script: "lazy.lua"},
+			"deep":    {Script: "deep"},
+			"onlycwd": {Script: "onlycwd.lua"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Join(base, "elsewhere"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		rt.Shutdown(ctx)
+		rt.Wait()
+	}()
+	for name, want := range map[string]string{"lazy": "app lazy", "deep": "lib deep"} {
+		res, err := rt.Call(ctx, name, "who")
+		if err != nil || len(res) != 1 || res[0] != want {
+			t.Errorf("declared %s: %v %v, want %q", name, res, err, want)
+		}
+	}
+	if res, err := rt.Call(ctx, "onlycwd", "who"); err == nil || !strings.Contains(err.Error(), `not found: "onlycwd.lua"`) {
+		t.Errorf("declared onlycwd.lua, only in the working directory: %v %v, want not found", res, err)
 	}
 }

@@ -128,10 +128,13 @@ var ErrNotFound = errors.New("not found")
 // name ending in ".lua" or holding a slash is a file name and keeps its
 // dots. An absolute path is taken as it is.
 //
-// A script's newservice never looks in the working directory. Only a
-// start from Go (dir "": the bootstrap, Launch, a declared service) that
-// found nothing there may name a file relative to the working directory,
-// as a path given to Go's os.Open does.
+// There is no fallback to the working directory, for a script's
+// newservice or a start from Go (the bootstrap, Launch, a declared
+// service) alike: a relative name is found beside dir or along the path
+// only. root passes absolute names, the app directory as dir and an
+// absolute path (it makes them absolute at Load and New); only a relative
+// path entry, such as DefaultPath's when lua is used without root, is
+// relative to the working directory.
 func (r *Runtime) findScript(name, dir string) (string, error) {
 	if filepath.IsAbs(name) {
 		if isFile(name) {
@@ -147,9 +150,6 @@ func (r *Runtime) findScript(name, dir string) (string, error) {
 	path, tried := r.search(rel, dir)
 	if path != "" {
 		return path, nil
-	}
-	if dir == "" && file && isFile(name) {
-		return filepath.Abs(name)
 	}
 	return "", fmt.Errorf("%w: %q (tried %s)", ErrNotFound, name, strings.Join(tried, ", "))
 }

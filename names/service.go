@@ -35,6 +35,7 @@ type Service struct {
 	scripts  map[actor.Addr]string
 	stopped  map[string]time.Time // declared names whose service stopped
 	warn     ratelog.Limiter      // repeated warnings
+	maxMsg   int                  // cap on packed declared args (SetMaxMessage)
 }
 
 // exited tells the name service that a service stopped.

@@ -76,12 +76,17 @@ func (s *Service) refuse(c *actor.Context, name string, m *actor.Message, err er
 	}
 }
 
+// SetMaxMessage caps the packed size of a declared service's arguments
+// at max bytes (the runtime's max_message); 0, the default, is
+// pack.MaxSize. Call it before the service is spawned.
+func (s *Service) SetMaxMessage(max int) { s.maxMsg = max }
+
 // launch returns the launch under way for name, or starts one.
 func (s *Service) launch(c *actor.Context, name string, d Decl) (*launch, error) {
 	if l := s.launches[name]; l != nil {
 		return l, nil
 	}
-	args, err := pack.AppendValues(nil, d.Args...)
+	args, err := pack.AppendValuesLimit(nil, s.maxMsg, d.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("names: start %q: %w", name, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tern-dev/tern/lua"
 	"github.com/tern-dev/tern/names"
 	glua "github.com/yuin/gopher-lua"
 )
@@ -19,8 +20,19 @@ import (
 // its config.lua, which returns a table with the same fields in snake
 // case.
 type Config struct {
-	Bootstrap       string        // the first service's script; "" for none
-	Path            []string      // script and module search path (lua.Config.Path)
+	// Bootstrap is the first service's script; "" for none. New makes a
+	// file name relative to the working directory (one ending in ".lua"
+	// or holding a slash, naming an existing file) absolute; anything
+	// else is a script name looked up along Path, or a Go service
+	// (RegisterGo). The directory of an absolute Bootstrap is the app
+	// directory: declared services are looked up there first, then along
+	// Path.
+	Bootstrap string
+	// Path is the script and module search path (lua.Config.Path). New
+	// makes relative entries absolute, relative to the working directory;
+	// an empty Path is lua.DefaultPath, made absolute the same way.
+	Path []string
+
 	LogLevel        string        // debug, info, warn or error
 	LogFormat       string        // text or json
 	ShutdownTimeout time.Duration // how long each service, and the whole shutdown, may take
@@ -58,21 +70,28 @@ var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout",
 
 // Load reads the configuration for `tern run path`: path is a bootstrap
 // script, or a directory holding main.lua and an optional config.lua.
+// The app directory is that directory, or the script's. Bootstrap and
+// Path come out absolute (relative path entries are relative to the app
+// directory), so no script is ever looked up in the working directory.
 func Load(path string) (Config, error) {
 	cfg := Config{LogLevel: DefaultLogLevel, LogFormat: DefaultLogFormat, ShutdownTimeout: DefaultShutdownTimeout, MaxMessage: DefaultMaxMessage}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return cfg, fmt.Errorf("run %s: %w", path, err)
 	}
-	dir := filepath.Dir(path)
-	cfg.Bootstrap = path
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return cfg, fmt.Errorf("run %s: %w", path, err)
+	}
+	dir := filepath.Dir(abs)
+	cfg.Bootstrap = abs
 	if fi.IsDir() {
-		dir = path
-		cfg.Bootstrap = filepath.Join(path, "main.lua")
+		dir = abs
+		cfg.Bootstrap = filepath.Join(abs, "main.lua")
 		if _, err := os.Stat(cfg.Bootstrap); err != nil {
 			return cfg, fmt.Errorf("run %s: a directory needs a main.lua: %w", path, err)
 		}
-		conf := filepath.Join(path, "config.lua")
+		conf := filepath.Join(abs, "config.lua")
 		if _, err := os.Stat(conf); err == nil {
 			if err := cfg.readLua(conf); err != nil {
 				return cfg, err
@@ -87,6 +106,47 @@ func Load(path string) (Config, error) {
 	}
 	cfg.Path = append(cfg.Path, filepath.Join(dir, "?.lua"), filepath.Join(dir, "?", "init.lua"))
 	return cfg, nil
+}
+
+// absolute makes Bootstrap, when it names a file relative to the working
+// directory, and every Path entry absolute (an empty Path is
+// lua.DefaultPath), so that the lookups never depend on the working
+// directory after New. It does not change the caller's Path slice.
+func (cfg *Config) absolute() error {
+	if b := cfg.Bootstrap; b != "" && !filepath.IsAbs(b) && (strings.HasSuffix(b, ".lua") || strings.ContainsAny(b, "/"+string(filepath.Separator))) {
+		if fi, err := os.Stat(b); err == nil && !fi.IsDir() {
+			abs, err := filepath.Abs(b)
+			if err != nil {
+				return fmt.Errorf("bootstrap %s: %w", b, err)
+			}
+			cfg.Bootstrap = abs
+		}
+	}
+	path := cfg.Path
+	if len(path) == 0 {
+		path = lua.DefaultPath
+	}
+	cfg.Path = make([]string, len(path))
+	for i, p := range path {
+		if !filepath.IsAbs(p) {
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return fmt.Errorf("path entry %q: %w", p, err)
+			}
+			p = abs
+		}
+		cfg.Path[i] = p
+	}
+	return nil
+}
+
+// appDir is the app directory: the directory of an absolute Bootstrap, or
+// "" (declared services are then looked up along Path only).
+func (cfg *Config) appDir() string {
+	if filepath.IsAbs(cfg.Bootstrap) {
+		return filepath.Dir(cfg.Bootstrap)
+	}
+	return ""
 }
 
 // readLua runs config.lua in a bare VM and reads the table it returns.

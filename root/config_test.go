@@ -1,6 +1,8 @@
 package root
 
 import (
+	"io"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -15,9 +17,13 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	good, err := filepath.Abs("testdata/good")
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []string{
-		filepath.Join("testdata/good", "lib/?.lua"), "/abs/?.lua",
-		filepath.Join("testdata/good", "?.lua"), filepath.Join("testdata/good", "?", "init.lua"),
+		filepath.Join(good, "lib/?.lua"), "/abs/?.lua",
+		filepath.Join(good, "?.lua"), filepath.Join(good, "?", "init.lua"),
 	}
 	if !reflect.DeepEqual(cfg.Path, want) {
 		t.Errorf("path: %q", cfg.Path)
@@ -25,13 +31,54 @@ func TestLoad(t *testing.T) {
 	if cfg.LogLevel != "debug" || cfg.LogFormat != "json" || cfg.ShutdownTimeout != 250*time.Millisecond || cfg.MaxMessage != 1<<20 {
 		t.Errorf("config: %+v", cfg)
 	}
-	if cfg.Bootstrap != filepath.Join("testdata/good", "main.lua") {
+	if cfg.Bootstrap != filepath.Join(good, "main.lua") {
 		t.Errorf("bootstrap: %s", cfg.Bootstrap)
 	}
 	// a script path runs with the defaults
 	cfg, err = Load("testdata/good/main.lua")
-	if err != nil || cfg.ShutdownTimeout != DefaultShutdownTimeout || cfg.MaxMessage != 64<<20 || cfg.Bootstrap != "testdata/good/main.lua" {
+	if err != nil || cfg.ShutdownTimeout != DefaultShutdownTimeout || cfg.MaxMessage != 64<<20 || cfg.Bootstrap != filepath.Join(good, "main.lua") {
 		t.Errorf("script: %+v %v", cfg, err)
+	}
+	if want := []string{filepath.Join(good, "?.lua"), filepath.Join(good, "?", "init.lua")}; !reflect.DeepEqual(cfg.Path, want) {
+		t.Errorf("script path: %q", cfg.Path)
+	}
+}
+
+// New makes relative names absolute against the working directory it ran
+// in: a Bootstrap naming a file there, and every Path entry (an empty
+// Path is lua.DefaultPath). A Bootstrap that names no file there is a
+// script or Go service name, and stays as it is.
+func TestNewMakesPathsAbsolute(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := []string{"testdata/app/?.lua", "/abs/?.lua"}
+	for _, tc := range []struct {
+		bootstrap, want string
+		path, wantPath  []string
+	}{
+		{"testdata/app/main.lua", filepath.Join(wd, "testdata/app/main.lua"), path, []string{filepath.Join(wd, "testdata/app/?.lua"), "/abs/?.lua"}},
+		{"main", "main", nil, []string{filepath.Join(wd, "?.lua"), filepath.Join(wd, "?", "init.lua")}},
+		{"main.lua", "main.lua", nil, nil}, // no main.lua here: a name along the path
+		{"testdata/app", "testdata/app", nil, nil},
+		{"/abs/main.lua", "/abs/main.lua", nil, nil},
+		{"", "", nil, nil},
+	} {
+		rt, err := New(Config{Bootstrap: tc.bootstrap, Path: tc.path, LogOutput: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.System().Close(t.Context()) // never started: only its workers to stop
+		if rt.cfg.Bootstrap != tc.want {
+			t.Errorf("Bootstrap %q became %q, want %q", tc.bootstrap, rt.cfg.Bootstrap, tc.want)
+		}
+		if tc.wantPath != nil && !reflect.DeepEqual(rt.cfg.Path, tc.wantPath) {
+			t.Errorf("Path %q became %q, want %q", tc.path, rt.cfg.Path, tc.wantPath)
+		}
+	}
+	if path[0] != "testdata/app/?.lua" {
+		t.Errorf("New changed the caller's Path: %q", path)
 	}
 }
 

@@ -45,18 +45,24 @@ func (s *rootService) Init(c *actor.Context) error {
 	r.pending = nil
 	r.mu.Unlock()
 	// 1. The logger: from here on, records are written on its goroutine.
-	la, err := c.Spawn(logger.Service{Handler: r.handler}, actor.SpawnOptions{Name: "logger", Script: "go:logger"})
+	// It writes to stderr, blocking I/O, so it is Dedicated: a goroutine of
+	// its own, and a slow stderr never holds a worker of the pool.
+	la, err := c.Spawn(logger.Service{Handler: r.handler}, actor.SpawnOptions{Name: "logger", Script: "go:logger", Dedicated: true})
 	if err != nil {
 		return s.bootFailed(c, fmt.Errorf("logger: %w", err))
 	}
 	s.logger = la
 	r.handler.Attach(r.sys, la)
 	// 2. The name service, which starts declared services through the Lua
-	// runtime (which also knows the Go services registered by name).
+	// runtime (which also knows the Go services registered by name). Their
+	// scripts are looked up in the app directory, then along the path.
+	appDir := r.cfg.appDir()
 	start := func(script string, args []byte, readyTo actor.Addr, session uint32) (actor.Addr, error) {
-		return r.lua.Start(script, args, "", actor.SpawnOptions{ReadyTo: readyTo, ReadySession: session})
+		return r.lua.Start(script, args, appDir, actor.SpawnOptions{ReadyTo: readyTo, ReadySession: session})
 	}
-	na, err := c.Spawn(names.New(r.table, start, r.cfg.Services), actor.SpawnOptions{Name: "names", Script: "go:names"})
+	ns := names.New(r.table, start, r.cfg.Services)
+	ns.SetMaxMessage(r.cfg.MaxMessage)
+	na, err := c.Spawn(ns, actor.SpawnOptions{Name: "names", Script: "go:names"})
 	if err != nil {
 		return s.bootFailed(c, fmt.Errorf("names: %w", err))
 	}

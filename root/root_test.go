@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/internal/pack"
 	"github.com/tern-dev/tern/internal/testutil"
 	"github.com/tern-dev/tern/names"
 )
@@ -535,9 +536,13 @@ func TestShutdownBeforeTheRootRuns(t *testing.T) {
 	}
 }
 
-// max_message reaches the Lua services.
+// max_message reaches the Lua services, Runtime.Send and the arguments
+// of declared services.
 func TestMaxMessage(t *testing.T) {
-	rt, _ := start(t, Config{MaxMessage: 1024}, nil)
+	rt, _ := start(t, Config{MaxMessage: 1024, Services: map[string]names.Decl{
+		"small": {Script: "big", Args: []any{strings.Repeat("x", 512)}},
+		"huge":  {Script: "big", Args: []any{strings.Repeat("x", 4096)}},
+	}}, nil)
 	b, err := rt.lua.Launch(context.Background(), "big")
 	if err != nil {
 		t.Fatal(err)
@@ -548,7 +553,60 @@ func TestMaxMessage(t *testing.T) {
 	if res := call(t, rt, b, "send", int64(b), 4096); res[0] != false || !strings.Contains(fmt.Sprint(res[1]), "1024") {
 		t.Fatalf("4096 bytes past a 1024-byte cap: %#v", res)
 	}
+	// From Go: Send by address and by name.
+	for _, target := range []any{b, "small"} {
+		if err := rt.Send(target, "x", strings.Repeat("x", 512)); err != nil {
+			t.Errorf("Send 512 bytes to %v: %v", target, err)
+		}
+		if err := rt.Send(target, "x", strings.Repeat("x", 4096)); !errors.Is(err, pack.ErrTooLarge) || !strings.Contains(err.Error(), "over 1024 bytes") {
+			t.Errorf("Send 4096 bytes to %v past a 1024-byte cap: %v", target, err)
+		}
+	}
+	// A declared service's arguments.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := rt.Call(ctx, "huge", "x"); !errors.Is(err, pack.ErrTooLarge) || !strings.Contains(err.Error(), `names: start "huge"`) {
+		t.Errorf("declared service with 4096 bytes of arguments past a 1024-byte cap: %v", err)
+	}
 	if _, err := New(Config{MaxMessage: -1}); err == nil || !strings.Contains(err.Error(), "MaxMessage") {
 		t.Fatalf("negative MaxMessage: %v", err)
+	}
+}
+
+// slowLog is a log output whose writes of a record holding "SLOW" take
+// 50 ms, as a slow stderr's do.
+type slowLog struct{ testutil.Buffer }
+
+func (w *slowLog) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "SLOW") {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return w.Buffer.Write(p)
+}
+
+// The logger blocks on its output, so it runs Dedicated: a slow write
+// holds no worker of the pool (on the pool, the monitor would replace the
+// held worker and log it, naming the logger).
+func TestLoggerIsDedicated(t *testing.T) {
+	log := &slowLog{}
+	rt, err := New(Config{LogOutput: log, ShutdownTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		rt.Logger().Info("SLOW")
+	}
+	rt.Logger().Info("after the slow ones")
+	eventually(t, "the records written", func() bool { return strings.Contains(log.String(), "after the slow ones") })
+	if err := rt.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out := log.String(); strings.Contains(out, "worker is replaced") {
+		t.Fatalf("a slow log write held a worker of the pool:\n%s", out)
 	}
 }

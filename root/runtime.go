@@ -64,6 +64,11 @@ var (
 )
 
 // New builds a runtime for cfg. Nothing runs until Start.
+//
+// Relative file names in cfg are relative to the working directory at
+// New: a Bootstrap naming a file there, and the Path entries, are made
+// absolute now (see Config), and no later lookup depends on the working
+// directory.
 func New(cfg Config) (*Runtime, error) {
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = DefaultLogLevel
@@ -76,6 +81,9 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	if cfg.MaxMessage < 0 {
 		return nil, fmt.Errorf("root: MaxMessage must be a positive number of bytes, not %d", cfg.MaxMessage)
+	}
+	if err := cfg.absolute(); err != nil {
+		return nil, fmt.Errorf("root: %w", err)
 	}
 	out := cfg.LogOutput
 	if out == nil {
@@ -198,7 +206,8 @@ func (r *Runtime) Call(ctx context.Context, target any, cmd string, args ...any)
 }
 
 // Send sends cmd to target (an address or a name) without waiting; it
-// never blocks. A name not registered yet goes through the name service,
+// never blocks. Its arguments may pack to at most Config.MaxMessage
+// bytes. A name not registered yet goes through the name service,
 // which delivers the message once the name exists (starting its declared
 // service first, in the order sent) or logs and drops it if nothing
 // registers or declares the name. It fails at once before Start, after
@@ -212,18 +221,23 @@ func (r *Runtime) Send(target any, cmd string, args ...any) error {
 	if err != nil {
 		return err
 	}
+	to := quote(name)
 	if a != actor.None {
-		return r.sys.Send(a, cmd, args...)
+		to = a.String()
 	}
 	m := actor.NewMessage()
-	data, err := pack.AppendValues(m.Data[:0], args...)
+	data, err := pack.AppendValuesLimit(m.Data[:0], r.cfg.MaxMessage, args...)
 	if err != nil {
 		m.Release()
-		return fmt.Errorf("root: send %q to %q: %w", cmd, name, err)
+		return fmt.Errorf("root: send %q to %s: %w", cmd, to, err)
 	}
-	m.Kind, m.Cmd, m.Data, m.Ctl = actor.Send, cmd, data, names.Forward{Name: name}
+	m.Kind, m.Cmd, m.Data = actor.Send, cmd, data
+	if a != actor.None {
+		return r.sys.Post(a, m)
+	}
+	m.Ctl = names.Forward{Name: name}
 	if err := r.sys.Post(actor.Addr(r.names.Load()), m); err != nil {
-		return fmt.Errorf("root: send %q to %q: %w", cmd, name, err)
+		return fmt.Errorf("root: send %q to %s: %w", cmd, to, err)
 	}
 	return nil
 }
