@@ -37,6 +37,7 @@ type Config struct {
 	LogFormat       string        // text or json
 	ShutdownTimeout time.Duration // how long each service, and the whole shutdown, may take
 	MaxMessage      int           // the largest packed message, in bytes; 0 is DefaultMaxMessage
+	Workers         int           // workers that run services; 0 is GOMAXPROCS
 	// Services are declared by name: each starts on the first lookup of
 	// its name (call, send, query, uniqueservice), not at boot.
 	Services map[string]names.Decl
@@ -63,10 +64,11 @@ const (
 const (
 	MaxShutdownTimeout = 24 * time.Hour // shutdown_timeout, at most a day
 	MaxMaxMessage      = 1 << 40        // max_message, at most 1 TiB
+	MaxWorkers         = 1024           // workers, at most
 )
 
 // configKeys are config.lua's keys.
-var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout", "max_message", "services"}
+var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout", "max_message", "workers", "services"}
 
 // Load reads the configuration for `tern run path`: path is a bootstrap
 // script, or a directory holding main.lua and an optional config.lua.
@@ -228,6 +230,14 @@ func (cfg *Config) readLua(file string) error {
 				return
 			}
 			cfg.MaxMessage = int(b)
+		case "workers":
+			n, ok := v.(glua.LNumber)
+			w := float64(n)
+			if !ok || math.IsNaN(w) || w < 1 || w > MaxWorkers || w != math.Trunc(w) {
+				err = bad("workers", fmt.Sprintf("a whole number from 1 to %d", MaxWorkers), v)
+				return
+			}
+			cfg.Workers = int(w)
 		default:
 			err = fmt.Errorf("config %s: unknown key %q%s", file, string(key), suggest(string(key), configKeys))
 		}

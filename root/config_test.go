@@ -28,7 +28,7 @@ func TestLoad(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Path, want) {
 		t.Errorf("path: %q", cfg.Path)
 	}
-	if cfg.LogLevel != "debug" || cfg.LogFormat != "json" || cfg.ShutdownTimeout != 250*time.Millisecond || cfg.MaxMessage != 1<<20 {
+	if cfg.LogLevel != "debug" || cfg.LogFormat != "json" || cfg.ShutdownTimeout != 250*time.Millisecond || cfg.MaxMessage != 1<<20 || cfg.Workers != 3 {
 		t.Errorf("config: %+v", cfg)
 	}
 	if cfg.Bootstrap != filepath.Join(good, "main.lua") {
@@ -124,24 +124,26 @@ func TestLogger(t *testing.T) {
 // shutdown_timeout into the default. Each is an error naming the key.
 func TestLoadRejects(t *testing.T) {
 	for dir, want := range map[string]string{
-		"unknownkey":  `unknown key "log_levl" (did you mean "log_level"?)`,
-		"farkey":      `unknown key "colour"; known keys: log_format, log_level, max_message, path, services, shutdown_timeout`,
-		"numkey":      `keys must be names`,
-		"pathentry":   `path[2] must be a string, not number 3`,
-		"pathkey":     `path must be a string or a list of strings; it has the key string "extra"`,
-		"argfunc":     `services.db.args[2].handler: a function cannot be a service argument`,
-		"argcycle":    `services.db.args[1].self: a table that contains itself`,
-		"servicekey":  `services.db: unknown key string "scirpt" (did you mean "script"?)`,
-		"nantimeout":  `shutdown_timeout must be a positive number of milliseconds, at most 86400000 (24h0m0s), not number NaN`,
-		"hugetimeout": `shutdown_timeout must be a positive number of milliseconds, at most 86400000 (24h0m0s), not number 1e+300`,
-		"inftimeout":  `shutdown_timeout must be a positive number of milliseconds, at most 86400000 (24h0m0s), not number +Inf`,
-		"zerotimeout": `shutdown_timeout must be a positive number of milliseconds, at most 86400000 (24h0m0s), not number 0`,
-		"levelnumber": `log_level must be a string ("debug", "info", "warn" or "error"), not number 3`,
-		"formatbool":  `log_format must be a string ("text" or "json"), not boolean true`,
-		"maxfraction": `max_message must be a whole positive number of bytes, at most 1099511627776, not number 1.5`,
-		"maxnegative": `max_message must be a whole positive number of bytes, at most 1099511627776, not number -1`,
-		"maxstring":   `max_message must be a whole positive number of bytes, at most 1099511627776, not string "64MB"`,
-		"maxhuge":     `max_message must be a whole positive number of bytes, at most 1099511627776, not number 1125899906842624`,
+		"unknownkey":      `unknown key "log_levl" (did you mean "log_level"?)`,
+		"farkey":          `unknown key "colour"; known keys: log_format, log_level, max_message, path, services, shutdown_timeout, workers`,
+		"numkey":          `keys must be names`,
+		"pathentry":       `path[2] must be a string, not number 3`,
+		"pathkey":         `path must be a string or a list of strings; it has the key string "extra"`,
+		"argfunc":         `services.db.args[2].handler: a function cannot be a service argument`,
+		"argcycle":        `services.db.args[1].self: a table that contains itself`,
+		"servicekey":      `services.db: unknown key string "scirpt" (did you mean "script"?)`,
+		"nantimeout":      `shutdown_timeout must be a positive number of milliseconds, at most 86400000 (24h0m0s), not number NaN`,
+		"hugetimeout":     `shutdown_timeout must be a positive number of milliseconds, at most 86400000 (24h0m0s), not number 1e+300`,
+		"inftimeout":      `shutdown_timeout must be a positive number of milliseconds, at most 86400000 (24h0m0s), not number +Inf`,
+		"zerotimeout":     `shutdown_timeout must be a positive number of milliseconds, at most 86400000 (24h0m0s), not number 0`,
+		"levelnumber":     `log_level must be a string ("debug", "info", "warn" or "error"), not number 3`,
+		"formatbool":      `log_format must be a string ("text" or "json"), not boolean true`,
+		"workerszero":     `workers must be a whole number from 1 to 1024, not number 0`,
+		"workersfraction": `workers must be a whole number from 1 to 1024, not number 2.5`,
+		"maxfraction":     `max_message must be a whole positive number of bytes, at most 1099511627776, not number 1.5`,
+		"maxnegative":     `max_message must be a whole positive number of bytes, at most 1099511627776, not number -1`,
+		"maxstring":       `max_message must be a whole positive number of bytes, at most 1099511627776, not string "64MB"`,
+		"maxhuge":         `max_message must be a whole positive number of bytes, at most 1099511627776, not number 1125899906842624`,
 	} {
 		path := filepath.Join("testdata/badconf", dir)
 		_, err := Load(path)

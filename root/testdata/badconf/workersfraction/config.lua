@@ -1,0 +1,1 @@
+return { workers = 2.5 }
