@@ -88,7 +88,7 @@ func (c *Context) post(to Addr, m *Message) error {
 }
 
 func (c *Context) send(to Addr, kind Kind, session uint32, cmd string, args []any) error {
-	m, err := newMessage(kind, session, cmd, args)
+	m, err := c.p.sys.newMessage(kind, session, cmd, args)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (c *Context) Reply(to Addr, session uint32, results ...any) error {
 
 // reply fails only when the results cannot be packed.
 func (c *Context) reply(to Addr, session uint32, results []any) error {
-	m, err := newMessage(Reply, session, "", results)
+	m, err := c.p.sys.newMessage(Reply, session, "", results)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/internal/pack"
 	"github.com/tern-dev/tern/internal/testutil"
 	"go.uber.org/goleak"
 )
@@ -247,5 +248,20 @@ func TestUnknownCommandWarningsAreRateLimited(t *testing.T) {
 	}
 	if n := strings.Count(log.String(), "send to unknown command"); n < 1 || n > 3 {
 		t.Fatalf("%d warning lines for 10000 sends:\n%s", n, log.String())
+	}
+}
+
+// Go values packed past Options.MaxMessage are refused with an error
+// naming the value, before anything is sent.
+func TestGoCallsMeetMaxMessage(t *testing.T) {
+	s := actor.NewSystem(actor.Options{MaxMessage: 100})
+	defer closeWithin(t, s)
+	a, _ := s.Launch(context.Background(), adder(), actor.SpawnOptions{Name: "adder"})
+	_, err := s.Call(context.Background(), a, "add", 1, strings.Repeat("x", 1000))
+	if !errors.Is(err, pack.ErrTooLarge) || !strings.Contains(err.Error(), "args[2]") {
+		t.Fatalf("call with a value over the cap: %v", err)
+	}
+	if res, err := s.Call(context.Background(), a, "add", 1, 2); err != nil || res[0] != int64(3) {
+		t.Fatalf("small call: %v %v", res, err)
 	}
 }

@@ -68,11 +68,6 @@ func (s *System) postOutside(m *Message) error {
 	return nil
 }
 
-// appendArgs packs Go values; see pack.AppendValue for the types allowed.
-func appendArgs(b []byte, args []any) ([]byte, error) {
-	return pack.AppendValues(b, args...)
-}
-
 // decodeArgs unpacks values into Go values.
 func decodeArgs(data []byte) ([]any, error) {
 	if len(data) == 0 {

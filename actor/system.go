@@ -14,6 +14,7 @@ import (
 	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
+	"github.com/tern-dev/tern/internal/pack"
 	"github.com/tern-dev/tern/internal/ratelog"
 )
 
@@ -29,21 +30,25 @@ type Options struct {
 	// Workers is the number of workers that run services; 0 means
 	// GOMAXPROCS.
 	Workers int
+	// MaxMessage caps the packed size of the Go values a message carries
+	// (Send, Call, Reply); 0 means pack.MaxSize.
+	MaxMessage int
 }
 
 // System is a set of services on one node: the handle table, the timer
 // queue and the protoactor-go actor system they run on. It is the only
 // tern type that knows protoactor-go exists.
 type System struct {
-	as      *pa.ActorSystem
-	node    uint16
-	log     *slog.Logger
-	limit   int
-	start   time.Time
-	handles handleTable
-	next    atomic.Uint32 // last handle given out; handles are never reused
-	timers  *timers
-	pool    *pool
+	as         *pa.ActorSystem
+	node       uint16
+	log        *slog.Logger
+	limit      int
+	maxMessage int
+	start      time.Time
+	handles    handleTable
+	next       atomic.Uint32 // last handle given out; handles are never reused
+	timers     *timers
+	pool       *pool
 
 	// Calls from Go code outside any service wait here for their answer.
 	outside  sync.Map // session(uint32) -> chan *Message
@@ -126,6 +131,10 @@ func NewSystem(o Options) *System {
 	if s.limit <= 0 {
 		s.limit = 1 << 20
 	}
+	s.maxMessage = o.MaxMessage
+	if s.maxMessage <= 0 {
+		s.maxMessage = pack.MaxSize
+	}
 	s.handles.init()
 	s.timers = newTimers(s)
 	workers := o.Workers
@@ -177,7 +186,7 @@ func (s *System) Send(to Addr, cmd string, args ...any) error {
 }
 
 func (s *System) send(from, to Addr, kind Kind, session uint32, cmd string, args []any) error {
-	m, err := newMessage(kind, session, cmd, args)
+	m, err := s.newMessage(kind, session, cmd, args)
 	if err != nil {
 		return err
 	}
@@ -185,10 +194,11 @@ func (s *System) send(from, to Addr, kind Kind, session uint32, cmd string, args
 	return s.Post(to, m)
 }
 
-// newMessage builds a message with Go values packed as its Data.
-func newMessage(kind Kind, session uint32, cmd string, args []any) (*Message, error) {
+// newMessage builds a message with Go values packed as its Data, at most
+// Options.MaxMessage bytes of them.
+func (s *System) newMessage(kind Kind, session uint32, cmd string, args []any) (*Message, error) {
 	m := NewMessage()
-	data, err := appendArgs(m.Data[:0], args)
+	data, err := pack.AppendValuesLimit(m.Data[:0], s.maxMessage, args...)
 	if err != nil {
 		m.Release()
 		return nil, err

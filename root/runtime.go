@@ -102,7 +102,7 @@ func New(cfg Config) (*Runtime, error) {
 		done:      make(chan struct{}),
 	}
 	r.log = slog.New(r.handler)
-	r.sys = actor.NewSystem(actor.Options{Logger: r.log, Workers: cfg.Workers})
+	r.sys = actor.NewSystem(actor.Options{Logger: r.log, Workers: cfg.Workers, MaxMessage: cfg.MaxMessage})
 	r.lua = lua.New(r.sys, lua.Config{
 		Path:       cfg.Path,
 		Shutdown:   r.shutdownCode,
