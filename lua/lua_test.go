@@ -271,8 +271,21 @@ func TestUnloadLeaksNothing(t *testing.T) {
 	}
 	waitFor(t, func() bool { return e.sys.Count() == 0 })
 	e.close()
-	if n := runtime.NumGoroutine(); n > before {
-		t.Logf("goroutines: %d before, %d after", before, n)
+	testutil.Eventually(t, 5*time.Second, "goroutines back to where they were", func() bool {
+		return runtime.NumGoroutine() <= before
+	})
+}
+
+// Answered calltimeouts leave no timer behind: 20,000 calls with an
+// hour's timeout leave the timer queue nearly empty.
+func TestAnsweredCallTimeoutsLeaveNoTimers(t *testing.T) {
+	e := newEnv(t)
+	a, m := e.launch(t, "echo"), e.launch(t, "misc")
+	if res := e.call(t, m, "many_calls", a, 20000); res[0] != int64(20000) {
+		t.Fatalf("many_calls: %#v", res)
+	}
+	if n := e.sys.PendingTimers(); n > 200 {
+		t.Fatalf("%d timers queued after 20,000 answered calltimeouts", n)
 	}
 }
 

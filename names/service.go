@@ -75,6 +75,8 @@ func (s *Service) Init(c *actor.Context) error {
 		}
 		m := actor.NewMessage()
 		m.Kind, m.Ctl = actor.Control, exited{a}
+		// A live service never refuses a control message: an error means
+		// the name service has stopped, and its names with it.
 		_ = sys.Post(self, m)
 	})
 	return nil

@@ -17,6 +17,14 @@ function S.fast_call(target)
 	return tern.calltimeout(1000, target, "add", 1, 2)
 end
 
+-- many_calls makes n answered calltimeouts with an hour's timeout.
+function S.many_calls(target, n)
+	for i = 1, n do
+		assert(tern.calltimeout(3600000, target, "add", i, 1) == i + 1)
+	end
+	return n
+end
+
 function S.printing(...)
 	print("printed", ...)
 	tern.error("an error line")
