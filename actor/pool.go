@@ -241,37 +241,43 @@ func (p *pool) takeGlobal(w *worker) *mailbox {
 	return m
 }
 
+// stealMax is the most one steal takes.
+const stealMax = 64
+
 // steal takes half of another worker's local queue.
 func (p *pool) steal(w *worker) *mailbox {
-	p.mu.Lock()
-	victims := p.workers
-	p.mu.Unlock()
-	for _, v := range victims {
+	var buf [stealMax]*mailbox
+	for _, v := range p.snapshot() {
 		if v == w {
 			continue
 		}
 		v.mu.Lock()
-		n := v.local.len()
-		if n == 0 {
-			v.mu.Unlock()
-			continue
-		}
-		m := v.local.pop()
-		var rest []*mailbox
-		for range (n - 1) / 2 {
-			rest = append(rest, v.local.pop())
+		n := min((v.local.len()+1)/2, stealMax)
+		for i := range n {
+			buf[i] = v.local.pop()
 		}
 		v.mu.Unlock()
-		if len(rest) > 0 {
+		if n == 0 {
+			continue
+		}
+		if n > 1 {
 			w.mu.Lock()
-			for _, r := range rest {
-				w.local.push(r)
+			for _, m := range buf[1:n] {
+				w.local.push(m)
 			}
 			w.mu.Unlock()
 		}
-		return m
+		return buf[0]
 	}
 	return nil
+}
+
+// snapshot is the active workers now; the slice is never changed (see
+// startWorker), so it may be read without p.mu.
+func (p *pool) snapshot() []*worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.workers
 }
 
 // park waits until the worker is woken. It reports false when the worker
@@ -306,10 +312,7 @@ func (w *worker) park() bool {
 
 // stealable reports whether another worker has work queued.
 func (p *pool) stealable(w *worker) bool {
-	p.mu.Lock()
-	victims := p.workers
-	p.mu.Unlock()
-	for _, v := range victims {
+	for _, v := range p.snapshot() {
 		if v == w {
 			continue
 		}
@@ -346,7 +349,7 @@ func (p *pool) monitor() {
 			return
 		}
 		p.mu.Lock()
-		workers := append([]*worker(nil), p.workers...)
+		workers := p.workers
 		allIdle := len(p.idle) == len(p.workers)
 		p.mu.Unlock()
 		if allIdle {
