@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,11 @@ type worker struct {
 	runnext *mailbox
 	local   mbRing
 	looks   uint32 // find calls, for the global queue's fair share
+	// posts counts the messages the current turn has posted (owned by
+	// the worker's goroutine); past longTurnPosts, longTurn says so to
+	// the other workers.
+	posts    int
+	longTurn atomic.Bool
 
 	wake    chan struct{}
 	turn    atomic.Uint64 // counts turns: the monitor sees a stuck one
@@ -78,6 +84,13 @@ const (
 	// globalEvery is how often, in looks for work, a worker takes from
 	// the global queue before its own.
 	globalEvery = 61
+	// longTurnPosts is the number of posts past which a turn counts as
+	// long (see ready).
+	longTurnPosts = 8
+	// spinLooks is how many more times a worker that found no work looks
+	// again, yielding in between, before it parks: parking and waking
+	// cost more than a short spin when work comes in bursts.
+	spinLooks = 50
 )
 
 func newPool(sys *System, size int) *pool {
@@ -112,7 +125,11 @@ func (p *pool) ready(m *mailbox, from *worker) {
 			from.local.push(old)
 		}
 		from.mu.Unlock()
-		if old != nil {
+		// m waits for the end of the current turn. Wake a worker to take
+		// it if that end is far: the turn has posted much already, or its
+		// service has more messages queued. A call and its answer post
+		// one message a turn and wake nobody.
+		if old != nil || from.posts > longTurnPosts || from.cur.Load() != nil && from.cur.Load().pending.Load() > 0 {
 			p.wakeOne()
 		}
 		return
@@ -151,6 +168,13 @@ func (w *worker) loop() {
 	woken := false
 	for {
 		m := w.find()
+		if m == nil {
+			if !woken {
+				p.spinning.Add(1)
+				woken = true
+			}
+			m = w.spin()
+		}
 		if woken {
 			woken = false
 			p.spinning.Add(-1)
@@ -169,8 +193,31 @@ func (w *worker) loop() {
 	}
 }
 
+// posted counts a post by the turn running on w.
+func (w *worker) posted() {
+	w.posts++
+	if w.posts == longTurnPosts+1 {
+		w.longTurn.Store(true)
+	}
+}
+
+// spin looks for work a few more times before the worker parks; it
+// counts as spinning meanwhile, so nobody wakes another worker for work
+// this one will find.
+func (w *worker) spin() *mailbox {
+	for range spinLooks {
+		runtime.Gosched()
+		if m := w.find(); m != nil {
+			return m
+		}
+	}
+	return nil
+}
+
 // run gives m one turn on w and queues it again if it has more.
 func (w *worker) run(m *mailbox) {
+	w.posts = 0
+	w.longTurn.Store(false)
 	w.cur.Store(m)
 	w.turn.Add(1)
 	w.busy.Store(true)
@@ -212,7 +259,32 @@ func (w *worker) find() *mailbox {
 	if m := p.takeGlobal(w); m != nil {
 		return m
 	}
-	return p.steal(w)
+	if m := p.steal(w); m != nil {
+		return m
+	}
+	return p.stealNext(w)
+}
+
+// stealNext takes the runnext service of a worker whose turn goes on (its
+// service has more queued): it would wait for that turn to end.
+func (p *pool) stealNext(w *worker) *mailbox {
+	for _, v := range p.snapshot() {
+		if v == w || !v.busy.Load() {
+			continue
+		}
+		cur := v.cur.Load()
+		if cur == nil || cur.pending.Load() == 0 && !v.longTurn.Load() {
+			continue
+		}
+		v.mu.Lock()
+		m := v.runnext
+		v.runnext = nil
+		v.mu.Unlock()
+		if m != nil {
+			return m
+		}
+	}
+	return nil
 }
 
 // takeGlobal takes one service from the global queue to run, and moves a
