@@ -204,6 +204,11 @@ func (m *mailbox) process() {
 // next handles the next message, a system one first. It reports false
 // when the queue is empty.
 func (m *mailbox) next() bool {
+	if m.pending.Load() == 0 {
+		// Nothing queued, or a post not yet counted: its poster schedules
+		// the mailbox again once this turn has gone idle.
+		return false
+	}
 	m.mu.Lock()
 	var msg any
 	sys := m.sys.len() > 0

@@ -57,9 +57,10 @@ type pool struct {
 // worker is one goroutine of the pool.
 type worker struct {
 	p  *pool
-	mu sync.Mutex // guards runnext and local
-	// runnext is the service to run after the current turn.
-	runnext *mailbox
+	// runnext is the service to run after the current turn; thieves take
+	// it too, so it is swapped atomically.
+	runnext atomic.Pointer[mailbox]
+	mu      sync.Mutex // guards local
 	local   mbRing
 	looks   uint32 // find calls, for the global queue's fair share
 	// posts counts the messages the current turn has posted (owned by
@@ -68,11 +69,14 @@ type worker struct {
 	posts    int
 	longTurn atomic.Bool
 
-	wake    chan struct{}
-	turn    atomic.Uint64 // counts turns: the monitor sees a stuck one
-	busy    atomic.Bool   // in a turn
-	cur     atomic.Pointer[mailbox]
-	retired atomic.Bool // replaced while stuck: exits after its turn
+	wake chan struct{}
+	// turns counts turn starts and ends: odd while in a turn, and the
+	// same odd value for as long as one turn lasts (the monitor's clue).
+	turns atomic.Uint64
+	cur   atomic.Pointer[mailbox] // the service of the latest turn
+	last  *mailbox                // cur, for the worker's own goroutine
+	// retired: replaced while stuck, the worker exits after its turn.
+	retired atomic.Bool
 }
 
 const (
@@ -118,18 +122,17 @@ func (p *pool) startWorker() {
 // for any other goroutine).
 func (p *pool) ready(m *mailbox, from *worker) {
 	if from != nil && !from.retired.Load() {
-		from.mu.Lock()
-		old := from.runnext
-		from.runnext = m
+		old := from.runnext.Swap(m)
 		if old != nil {
+			from.mu.Lock()
 			from.local.push(old)
+			from.mu.Unlock()
 		}
-		from.mu.Unlock()
 		// m waits for the end of the current turn. Wake a worker to take
 		// it if that end is far: the turn has posted much already, or its
 		// service has more messages queued. A call and its answer post
 		// one message a turn and wake nobody.
-		if old != nil || from.posts > longTurnPosts || from.cur.Load() != nil && from.cur.Load().pending.Load() > 0 {
+		if old != nil || from.posts > longTurnPosts || from.last.pending.Load() > 0 {
 			p.wakeOne()
 		}
 		return
@@ -193,6 +196,9 @@ func (w *worker) loop() {
 	}
 }
 
+// busy reports whether w is in a turn.
+func (w *worker) busy() bool { return w.turns.Load()&1 == 1 }
+
 // posted counts a post by the turn running on w.
 func (w *worker) posted() {
 	w.posts++
@@ -217,13 +223,16 @@ func (w *worker) spin() *mailbox {
 // run gives m one turn on w and queues it again if it has more.
 func (w *worker) run(m *mailbox) {
 	w.posts = 0
-	w.longTurn.Store(false)
-	w.cur.Store(m)
-	w.turn.Add(1)
-	w.busy.Store(true)
+	if w.longTurn.Load() {
+		w.longTurn.Store(false)
+	}
+	if w.last != m {
+		w.last = m
+		w.cur.Store(m)
+	}
+	w.turns.Add(1)
 	more := m.turn(w)
-	w.busy.Store(false)
-	w.cur.Store(nil)
+	w.turns.Add(1)
 	if !more {
 		return
 	}
@@ -245,11 +254,12 @@ func (w *worker) find() *mailbox {
 			return m
 		}
 	}
+	if m := w.runnext.Swap(nil); m != nil {
+		return m
+	}
 	w.mu.Lock()
-	m := w.runnext
-	if m != nil {
-		w.runnext = nil
-	} else if w.local.len() > 0 {
+	var m *mailbox
+	if w.local.len() > 0 {
 		m = w.local.pop()
 	}
 	w.mu.Unlock()
@@ -269,18 +279,13 @@ func (w *worker) find() *mailbox {
 // service has more queued): it would wait for that turn to end.
 func (p *pool) stealNext(w *worker) *mailbox {
 	for _, v := range p.snapshot() {
-		if v == w || !v.busy.Load() {
+		if v == w || !v.busy() {
 			continue
 		}
-		cur := v.cur.Load()
-		if cur == nil || cur.pending.Load() == 0 && !v.longTurn.Load() {
+		if cur := v.cur.Load(); cur.pending.Load() == 0 && !v.longTurn.Load() {
 			continue
 		}
-		v.mu.Lock()
-		m := v.runnext
-		v.runnext = nil
-		v.mu.Unlock()
-		if m != nil {
+		if m := v.runnext.Swap(nil); m != nil {
 			return m
 		}
 	}
@@ -434,11 +439,11 @@ func (p *pool) monitor() {
 			continue
 		}
 		for _, w := range workers {
-			if !w.busy.Load() {
+			turn := w.turns.Load()
+			if turn&1 == 0 {
 				delete(last, w)
 				continue
 			}
-			turn := w.turn.Load()
 			s := last[w]
 			if s.turn != turn {
 				last[w] = seen{turn: turn}
@@ -458,12 +463,11 @@ func (p *pool) monitor() {
 // handOff moves the work queued on w, busy in a long turn, to the global
 // queue, and wakes an idle worker for it.
 func (p *pool) handOff(w *worker) {
-	w.mu.Lock()
 	var moved []*mailbox
-	if w.runnext != nil {
-		moved = append(moved, w.runnext)
-		w.runnext = nil
+	if m := w.runnext.Swap(nil); m != nil {
+		moved = append(moved, m)
 	}
+	w.mu.Lock()
 	for w.local.len() > 0 {
 		moved = append(moved, w.local.pop())
 	}
