@@ -56,7 +56,7 @@ type pool struct {
 
 // worker is one goroutine of the pool.
 type worker struct {
-	p  *pool
+	p *pool
 	// runnext is the service to run after the current turn; thieves take
 	// it too, so it is swapped atomically.
 	runnext atomic.Pointer[mailbox]
