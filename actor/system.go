@@ -173,9 +173,6 @@ func (s *System) post(from *worker, to Addr, m *Message) error {
 		m.Release()
 		return &Error{Addr: to, Err: ErrNoService}
 	}
-	if from != nil {
-		from.posted()
-	}
 	if err := p.mb.post(m, m.Kind == Call || m.Kind == Send, from); err != nil {
 		m.Release()
 		return &Error{Name: p.name, Addr: to, Err: err}
