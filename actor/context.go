@@ -14,7 +14,12 @@ type Context struct {
 	// The service's one session table: what waits for the Reply, Fail or
 	// Timer of each session it opened (a Go continuation or a Waiter).
 	calls map[uint32]pendingCall
-	owed  map[owedCall]struct{} // Calls received and not yet answered
+	// The one ledger of Calls received and not yet answered: the one
+	// being handled (cur, while curOwed), then owed. A Call answered
+	// before its Receive returns, the common case, never reaches the map.
+	cur     owedCall
+	curOwed bool
+	owed    map[owedCall]struct{}
 	kept  bool                  // the service kept the current message
 }
 
@@ -28,8 +33,8 @@ func (c *Context) Keep() { c.kept = true }
 // goes straight back to the caller, and this service no longer owes it.
 // If to is gone, a Call is answered with the error.
 func (c *Context) Forward(to Addr, m *Message) {
-	if m.Kind == Call && len(c.owed) > 0 {
-		delete(c.owed, owedCall{m.From, m.Session})
+	if m.Kind == Call {
+		c.settle(owedCall{m.From, m.Session})
 	}
 	from, session, kind, cmd := m.From, m.Session, m.Kind, m.Cmd
 	if err := c.p.sys.post(c.p.mb.w, to, m); err != nil {
@@ -45,18 +50,49 @@ func (c *Context) Forward(to Addr, m *Message) {
 // without answering it: the caller is known to wait no more (it timed
 // out or exited).
 func (c *Context) Forget(from Addr, session uint32) {
-	delete(c.owed, owedCall{from, session})
+	c.settle(owedCall{from, session})
 }
 
 // Owes reports whether the service still owes an answer to the Call
 // (from, session).
 func (c *Context) Owes(from Addr, session uint32) bool {
-	_, ok := c.owed[owedCall{from, session}]
+	o := owedCall{from, session}
+	if c.curOwed && c.cur == o {
+		return true
+	}
+	_, ok := c.owed[o]
 	return ok
 }
 
 // Owed is the number of Calls the service has received and not answered.
-func (c *Context) Owed() int { return len(c.owed) }
+func (c *Context) Owed() int {
+	if c.curOwed {
+		return len(c.owed) + 1
+	}
+	return len(c.owed)
+}
+
+// settle takes o out of the ledger: it is answered, or forgotten.
+func (c *Context) settle(o owedCall) {
+	if c.curOwed && c.cur == o {
+		c.curOwed = false
+	} else if len(c.owed) > 0 {
+		delete(c.owed, o)
+	}
+}
+
+// owe records the Call being handled as owed once its Receive is over,
+// unless it was answered meanwhile.
+func (c *Context) owe() {
+	if !c.curOwed {
+		return
+	}
+	c.curOwed = false
+	if c.owed == nil {
+		c.owed = make(map[owedCall]struct{})
+	}
+	c.owed[c.cur] = struct{}{}
+}
 
 // CallControl sends a control message (Ctl, e.g. *proto.Shutdown) that
 // expects an answer, and runs then with it, as Call does.
@@ -81,8 +117,8 @@ type owedCall struct {
 // post is every message's way out of a service.
 func (c *Context) post(to Addr, m *Message) error {
 	m.From = c.p.addr
-	if (m.Kind == Reply || m.Kind == Fail) && len(c.owed) > 0 {
-		delete(c.owed, owedCall{to, m.Session})
+	if m.Kind == Reply || m.Kind == Fail {
+		c.settle(owedCall{to, m.Session})
 	}
 	return c.p.sys.post(c.p.mb.w, to, m)
 }

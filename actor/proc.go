@@ -162,10 +162,7 @@ func (p *proc) deliver(m *Message) {
 			return
 		}
 		if m.Kind == Call {
-			if p.ctx.owed == nil {
-				p.ctx.owed = make(map[owedCall]struct{})
-			}
-			p.ctx.owed[owedCall{m.From, m.Session}] = struct{}{}
+			p.ctx.cur, p.ctx.curOwed = owedCall{m.From, m.Session}, true
 		}
 	case Control:
 		if sd, ok := m.Ctl.(*pb.Shutdown); ok {
@@ -176,6 +173,7 @@ func (p *proc) deliver(m *Message) {
 	}
 	p.ctx.kept = false
 	p.svc.Receive(&p.ctx, m)
+	p.ctx.owe()
 	if !p.ctx.kept {
 		m.Release()
 	}
@@ -223,9 +221,10 @@ func (p *proc) recoverFrom(m *Message) {
 		return
 	}
 	p.log.Error("panic in handler", "cmd", m.Cmd, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-	if m.Kind == Call {
+	if m.Kind == Call && p.ctx.curOwed {
 		p.ctx.Fail(m.From, m.Session, fmt.Errorf("%s: panic: %v", m.Cmd, r))
 	}
+	p.ctx.owe() // a Call the handler kept to answer later stays owed
 	if !p.ctx.kept {
 		m.Release()
 	}
