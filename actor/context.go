@@ -20,7 +20,7 @@ type Context struct {
 	cur     owedCall
 	curOwed bool
 	owed    map[owedCall]struct{}
-	kept  bool                  // the service kept the current message
+	kept    bool // the service kept the current message
 }
 
 // Keep tells the runtime the service keeps the message it is handling
