@@ -13,7 +13,7 @@ type Context struct {
 	session uint32
 	// The service's one session table: what waits for the Reply, Fail or
 	// Timer of each session it opened (a Go continuation or a Waiter).
-	calls map[uint32]pendingCall
+	calls sessions
 	// The one ledger of Calls received and not yet answered: the one
 	// being handled (cur, while curOwed), then owed. A Call answered
 	// before its Receive returns, the common case, never reaches the map.
@@ -272,10 +272,7 @@ func (c *Context) CallData(to Addr, cmd string, data []byte, then func(reply *Me
 }
 
 func (c *Context) await(session uint32, k pendingCall) {
-	if c.calls == nil {
-		c.calls = make(map[uint32]pendingCall)
-	}
-	c.calls[session] = k
+	c.calls.put(session, k)
 }
 
 // A Waiter waits on a session the service opened: the runtime hands it
@@ -294,7 +291,7 @@ func (c *Context) Await(session uint32, w Waiter) {
 // Unawait drops the waiter of session, if any: a message with that
 // session that still comes goes to Receive.
 func (c *Context) Unawait(session uint32) {
-	delete(c.calls, session)
+	c.calls.drop(session)
 }
 
 // pendingCall is what waits on a session: then for Go values, raw for

@@ -150,8 +150,7 @@ func (p *proc) deliver(m *Message) {
 	defer p.recoverFrom(m)
 	switch m.Kind {
 	case Reply, Fail, Timer:
-		if k, ok := p.ctx.calls[m.Session]; ok {
-			delete(p.ctx.calls, m.Session)
+		if k, ok := p.ctx.calls.take(m.Session); ok {
 			k.done(m)
 			m.Release()
 			return
@@ -314,7 +313,7 @@ func (p *proc) finish() {
 	if p.readySession != 0 {
 		p.ready(exited)
 	}
-	clear(p.ctx.calls) // continuations of a dead service never run
+	p.ctx.calls.clear() // continuations of a dead service never run
 	for o := range p.ctx.owed {
 		p.ctx.Fail(o.from, o.session, exited)
 	}
