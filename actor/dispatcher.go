@@ -2,15 +2,12 @@ package actor
 
 import pa "github.com/asynkron/protoactor-go/actor"
 
-// parked is the dispatcher every tern service runs on: one goroutine per
-// service, parked on a channel between runs.
-//
-// protoactor-go's default dispatcher starts a goroutine per mailbox run
-// (`go fn()`); on this 2-core machine that costs about 7 µs per round trip
-// between two actors. Waking a parked goroutine lets the Go scheduler hand
-// the processor straight to the receiver (it lands in the sender's runnext
-// slot), which measured about 8x faster. The price is one idle goroutine
-// per service, a few KiB of stack; docs/PERFORMANCE.md has the figures.
+// parked runs a Dedicated service (SpawnOptions.Dedicated): one goroutine
+// of its own, parked on a channel between runs, so that a Go service that
+// blocks holds no worker of the pool (pool.go). Every other service runs
+// on the pool, which measured faster (docs/PERFORMANCE.md): a call and its
+// reply stay on one worker instead of waking a goroutine each way, and an
+// idle service holds no goroutine.
 type parked struct {
 	wake chan func()
 }
