@@ -412,7 +412,7 @@ func (p *pool) monitor() {
 			last[w] = s
 			p.handOff(w)
 			if s.ticks == stuckTicks {
-				p.replace(w)
+				p.replace(w, turn)
 				delete(last, w)
 			}
 		}
@@ -443,11 +443,15 @@ func (p *pool) handOff(w *worker) {
 	p.wakeOne()
 }
 
-// replace retires w, stuck in one turn, and starts a worker in its place.
-func (p *pool) replace(w *worker) {
+// replace retires w, stuck in turn, and starts a worker in its place. If
+// the turn has ended meanwhile, it does nothing: checked under p.mu, which
+// a worker takes to park, so a retired worker is never idle (an idle one
+// woken to exit would leave the spinning count up, and nobody would be
+// woken again).
+func (p *pool) replace(w *worker, turn uint64) {
 	m := w.cur.Load()
 	p.mu.Lock()
-	if p.stopped || w.retired.Load() {
+	if p.stopped || w.retired.Load() || w.turns.Load() != turn {
 		p.mu.Unlock()
 		return
 	}
