@@ -288,6 +288,32 @@ func (c *Context) Await(session uint32, w Waiter) {
 	c.await(session, pendingCall{w: w})
 }
 
+// EachWaiter calls fn for every Waiter and its session (Go continuations
+// are left out); fn may Unawait. A reload uses it to end the old
+// instance's waits.
+func (c *Context) EachWaiter(fn func(session uint32, w Waiter)) {
+	c.calls.each(func(session uint32, k pendingCall) {
+		if k.w != nil {
+			fn(session, k.w)
+		}
+	})
+}
+
+// EachOwed calls fn for every Call the service owes an answer; fn may
+// answer it.
+func (c *Context) EachOwed(fn func(from Addr, session uint32)) {
+	owed := make([]owedCall, 0, c.Owed())
+	if c.curOwed {
+		owed = append(owed, c.cur)
+	}
+	for o := range c.owed {
+		owed = append(owed, o)
+	}
+	for _, o := range owed {
+		fn(o.from, o.session)
+	}
+}
+
 // Unawait drops the waiter of session, if any: a message with that
 // session that still comes goes to Receive.
 func (c *Context) Unawait(session uint32) {

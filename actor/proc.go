@@ -164,8 +164,13 @@ func (p *proc) deliver(m *Message) {
 			p.ctx.cur, p.ctx.curOwed = owedCall{m.From, m.Session}, true
 		}
 	case Control:
-		if sd, ok := m.Ctl.(*pb.Shutdown); ok {
-			p.shutdown(sd, m)
+		switch ctl := m.Ctl.(type) {
+		case *pb.Shutdown:
+			p.shutdown(ctl, m)
+			m.Release()
+			return
+		case *Reload:
+			p.reload(m)
 			m.Release()
 			return
 		}

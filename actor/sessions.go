@@ -48,6 +48,20 @@ func (t *sessions) take(session uint32) (pendingCall, bool) {
 	return pendingCall{}, false
 }
 
+// each calls fn for every session and what waits on it; fn may drop.
+func (t *sessions) each(fn func(session uint32, k pendingCall)) {
+	if t.ring != nil {
+		for i := range t.ring {
+			if s := t.ring[i]; s.session != 0 {
+				fn(s.session, s.k)
+			}
+		}
+	}
+	for session, k := range t.more {
+		fn(session, k)
+	}
+}
+
 // drop forgets what waits on session, if anything.
 func (t *sessions) drop(session uint32) { t.take(session) }
 

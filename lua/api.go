@@ -16,6 +16,12 @@ import glua "github.com/yuin/gopher-lua"
 //	tern.newservice(script, ...)         -> addr, once its init has run
 //	tern.response()                      -> resp(ok, ...), to answer later
 //
+// Live operations (reload.go; tern.reload is a prelude wrapper):
+//
+//	tern.reload(addr_or_name)            -> true, once a new VM serves; raises why not
+//	tern.reload({script = "agent.lua"})  -> count, {[addr] = err}: every service running it
+//	tern.on_save(fn), tern.on_restore(fn)   the state a reload carries over
+//
 // Names (prelude.lua, calls to the name service):
 //
 //	tern.register(name), tern.query(name [, ms]), tern.uniqueservice(name, ...),
@@ -41,6 +47,8 @@ var ternAPI = map[string]apiFunc{
 	"now":         lNow,
 	"start":       lStart,
 	"on_shutdown": lOnShutdown,
+	"on_save":     lOnSave,
+	"on_restore":  lOnRestore,
 	"exit":        lExit,
 	"shutdown":    lShutdown,
 	"self":        lSelf,
@@ -58,6 +66,7 @@ var prims = map[string]apiFunc{
 	"call":        lCall,        // (addr, cmd, ...) -> suspends; (ok, results... | err)
 	"calltimeout": lCallTimeout, // (ms, addr, cmd, ...) -> the same
 	"newservice":  lNewService,  // (script, ...) -> suspends; (ok, addr | err)
+	"reload":      lReload,      // (addr) -> suspends; (ok | err)
 	"response":    lResponse,    // () -> from, session of the request to answer later
 	"respond":     lRespond,     // (from, session, ok, ...) -> answered
 	"names":       lNames,       // () -> the name service's address

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,8 +16,10 @@ import (
 )
 
 // protoCache compiles each script file once; every VM that runs it shares
-// the FunctionProto. An entry is recompiled when the file's size or
-// modification time changes, so a reload picks up the new source.
+// the FunctionProto. A new service's load recompiles when the file's size
+// or modification time changes; a reload reads the file and compares its
+// content (fresh), since two saves within the clock's granularity with
+// the same length look alike by size and time.
 type protoCache struct {
 	mu sync.Mutex
 	m  map[string]*compiled
@@ -26,6 +29,7 @@ type compiled struct {
 	proto *glua.FunctionProto
 	mod   time.Time
 	size  int64
+	sum   [sha256.Size]byte
 }
 
 // load returns the compiled chunk of the file at path.
@@ -40,9 +44,36 @@ func (c *protoCache) load(path string) (*glua.FunctionProto, error) {
 	if e != nil && e.mod.Equal(fi.ModTime()) && e.size == fi.Size() {
 		return e.proto, nil
 	}
+	return c.compile(path, fi)
+}
+
+// fresh returns the compiled chunk of the file at path as it is on disk
+// now: compiled again unless its content is the cached one's.
+func (c *protoCache) fresh(path string) (*glua.FunctionProto, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	return c.compile(path, fi)
+}
+
+// compile reads, and unless its content is cached, compiles the file.
+func (c *protoCache) compile(path string, fi os.FileInfo) (*glua.FunctionProto, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	sum := sha256.Sum256(src)
+	c.mu.Lock()
+	e := c.m[path]
+	c.mu.Unlock()
+	if e != nil && e.sum == sum {
+		if !e.mod.Equal(fi.ModTime()) || e.size != fi.Size() { // touched, not changed
+			c.mu.Lock()
+			c.m[path] = &compiled{proto: e.proto, mod: fi.ModTime(), size: fi.Size(), sum: sum}
+			c.mu.Unlock()
+		}
+		return e.proto, nil
 	}
 	proto, err := compileChunk(src, displayName(path))
 	if err != nil {
@@ -52,7 +83,7 @@ func (c *protoCache) load(path string) (*glua.FunctionProto, error) {
 	if c.m == nil {
 		c.m = make(map[string]*compiled)
 	}
-	c.m[path] = &compiled{proto: proto, mod: fi.ModTime(), size: fi.Size()}
+	c.m[path] = &compiled{proto: proto, mod: fi.ModTime(), size: fi.Size(), sum: sum}
 	c.mu.Unlock()
 	return proto, nil
 }

@@ -28,9 +28,10 @@ type coro struct {
 	from     actor.Addr
 	session  uint32
 	cmd      string
-	boot     bool // the service's first task: main chunk and init
-	request  bool // serves a request (or on_shutdown): counted in flight
-	deferred bool // tern.response() took over the answer
+	boot     bool        // the service's first task (init), or a reload's on_restore
+	onEnd    func(error) // a boot task's outcome goes here
+	request  bool        // serves a request (or on_shutdown): counted in flight
+	deferred bool        // tern.response() took over the answer
 
 	wait waitState // what the suspended task waits for (wait.go)
 
@@ -204,7 +205,7 @@ const maxFreeTasks = 32
 
 // putTask returns a finished task's coroutine to the pool.
 func (s *Service) putTask(c *coro) {
-	c.from, c.session, c.cmd, c.boot, c.request, c.deferred, c.trace = 0, 0, "", false, false, false, ""
+	c.from, c.session, c.cmd, c.boot, c.request, c.deferred, c.trace, c.onEnd = 0, 0, "", false, false, false, "", nil
 	if len(s.free) < maxFreeTasks {
 		s.free = append(s.free, c)
 		return

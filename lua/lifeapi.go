@@ -102,3 +102,18 @@ func lOnShutdown(s *Service, L *glua.LState) int {
 	s.onShutdown = L.CheckFunction(1)
 	return 0
 }
+
+// on_save(fn) sets the function a reload runs in this VM first: what it
+// returns (copyable values) is the state the new VM's on_restore gets.
+// It may not block.
+func lOnSave(s *Service, L *glua.LState) int {
+	s.onSave = L.CheckFunction(1)
+	return 0
+}
+
+// on_restore(fn) sets the function a reload runs in the new VM after its
+// tern.start, with what the old VM's on_save returned.
+func lOnRestore(s *Service, L *glua.LState) int {
+	s.onRestore = L.CheckFunction(1)
+	return 0
+}

@@ -237,6 +237,24 @@ func lRespond(s *Service, L *glua.LState) int {
 	return 1
 }
 
+// reload(addr) -> suspends until the service at addr (an address or a
+// name) serves a new VM; resumed with (true) or (false, err).
+func lReload(s *Service, L *glua.LState) int {
+	to := s.resolve(L, 1)
+	s.mustYield(L, "tern.reload")
+	if to.addr == actor.None {
+		return fail(L, fmt.Sprintf("reload %s: %v", to, names.ErrNoName))
+	}
+	session := s.c.NewSession()
+	m := actor.NewMessage()
+	m.Kind, m.Session, m.Ctl = actor.Control, session, &actor.Reload{}
+	if err := s.c.Post(to.addr, m); err != nil {
+		return fail(L, fmt.Sprintf("reload %s: %v", to, err))
+	}
+	s.await(session, waitState{kind: waitCall, addr: to.addr, name: to.name, cmd: "reload"})
+	return suspend(L)
+}
+
 // names() -> the name service's address, to call its commands
 // (register, query, unique, declare, list) from the prelude.
 func lNames(s *Service, L *glua.LState) int {

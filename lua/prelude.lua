@@ -192,6 +192,39 @@ function tern.list()
 	return tern.call(names(), "list")
 end
 
+-- Reload: one service, or every service running a script, one at a time
+-- (never all paused together), this one excepted.
+local reload = raw.reload
+local function runs(path, script)
+	local n = #script
+	return path == script or #path > n and path:sub(-n - 1) == "/" .. script
+end
+function tern.reload(x)
+	if type(x) ~= "table" then
+		check(reload(x))
+		return true
+	end
+	local script = x.script
+	if type(script) ~= "string" then
+		error("tern.reload: a table argument needs script = \"name.lua\"", 2)
+	end
+	if not script:find("%.lua$") then
+		script = script .. ".lua"
+	end
+	local n, failed, me = 0, {}, tern.self()
+	for _, s in ipairs(tern.list()) do
+		if s.addr ~= 0 and s.addr ~= me and s.state == "running" and runs(s.script, script) then
+			local ok, err = reload(s.addr)
+			if ok then
+				n = n + 1
+			else
+				failed[s.addr] = err
+			end
+		end
+	end
+	return n, failed
+end
+
 print = raw.log
 
 -- boot runs in the service's first task: the script's main chunk, which

@@ -31,6 +31,9 @@ type Service struct {
 	done, user  glua.LValue // prelude markers
 	start       glua.LValue // function given to tern.start
 	onShutdown  glua.LValue // function given to tern.on_shutdown
+	onSave      glua.LValue // function given to tern.on_save
+	onRestore   glua.LValue // function given to tern.on_restore
+	reloading   *reload     // a reload under way (reload.go)
 
 	inflight     int    // request tasks (and on_shutdown) not yet ended
 	shutdownDone func() // set while shutting down, until drained
@@ -68,19 +71,35 @@ func scriptName(path string) string {
 // function in the first task. The service is ready when that task ends.
 func (s *Service) Init(c *actor.Context) error {
 	s.c = c
-	if err := s.newVM(); err != nil {
+	chunk, err := s.rt.protos.load(s.script)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", s.script, err)
+	}
+	if err := s.newVM(chunk); err != nil {
 		return err
 	}
 	c.DeferReady()
+	return s.startBoot(c.Ready)
+}
+
+// startBoot runs the script's main chunk and its tern.start function in
+// the first task; end gets its outcome.
+func (s *Service) startBoot(end func(error)) error {
 	args, err := unpackLAppend(s.L, []glua.LValue{s.boot, s.chunk}, s.args)
 	if err != nil {
 		return fmt.Errorf("arguments: %w", err)
 	}
+	s.runFirst("init", args, end)
+	return nil
+}
+
+// runFirst runs fn and args in a task whose end (nil, or the error it
+// raised) goes to end: the init, or a reload's on_restore.
+func (s *Service) runFirst(what string, args []glua.LValue, end func(error)) {
 	co := s.getTask()
-	co.boot = true
+	co.boot, co.cmd, co.onEnd = true, what, end
 	s.resume(co, args)
 	s.runReady()
-	return nil
 }
 
 // Receive handles a request. Answers and timers go to the tasks waiting
@@ -89,6 +108,10 @@ func (s *Service) Init(c *actor.Context) error {
 func (s *Service) Receive(c *actor.Context, m *actor.Message) {
 	if m.Kind != actor.Call && m.Kind != actor.Send {
 		c.Logger().Debug("late message dropped", "kind", m.Kind.String(), "session", m.Session, "from", m.From.String())
+		return
+	}
+	if s.reloading != nil {
+		s.hold(c, m)
 		return
 	}
 	s.request(m)
@@ -108,6 +131,14 @@ func (s *Service) settle() {
 // segments whose stale frames keep this dead VM reachable. Dropped, they go
 // with the VM to the garbage collector. (No io library: nothing to close.)
 func (s *Service) Stopped(c *actor.Context) {
+	if r := s.reloading; r != nil {
+		s.reloading = nil
+		r.next.Stopped(c)
+		for _, m := range r.held {
+			m.Release() // owed Calls among them fail with the rest
+		}
+		r.done(actor.ErrExited)
+	}
 	s.L, s.threads, s.free, s.tokens = nil, nil, nil, nil
 }
 
@@ -189,6 +220,9 @@ func (s *Service) resume(co *coro, args []glua.LValue) {
 // already refuses new requests): run the tern.on_shutdown function, let
 // the requests in flight finish, then report done.
 func (s *Service) Shutdown(c *actor.Context, done func()) {
+	if s.reloading != nil {
+		s.abortReload(actor.ErrShuttingDown)
+	}
 	s.shutdownDone = done
 	if s.onShutdown != nil {
 		co := s.getTask()
@@ -214,8 +248,9 @@ func (s *Service) finished(co *coro, results []glua.LValue) {
 		// Pooled like any task: the closures the script made here keep
 		// this coroutine's state alive anyway (gopher-lua's closed
 		// upvalues still point at the registry they came from).
+		end := co.onEnd
 		s.putTask(co)
-		s.c.Ready(nil)
+		end(nil)
 		return
 	}
 	if co.session != 0 && !co.deferred {
@@ -249,8 +284,8 @@ func (s *Service) taskFailed(co *coro, msg, trace string) {
 	}
 	switch {
 	case co.boot:
-		s.c.Logger().Error("init failed", "err", trace)
-		s.c.Ready(actor.Raised(msg))
+		s.c.Logger().Error(co.cmd+" failed", "err", trace)
+		co.onEnd(actor.Raised(msg))
 	case co.session != 0 && !co.deferred:
 		s.c.Logger().Error("handler failed", "cmd", co.cmd, "err", trace)
 		s.c.Fail(co.from, co.session, s.errorf(co.cmd, actor.Raised(msg)))

@@ -309,14 +309,10 @@ var sharedAPI = sync.OnceValue(func() map[string]*glua.LFunction {
 
 // newVM creates the service's VM: libraries, prelude, tern module, and
 // the script's compiled main chunk.
-func (s *Service) newVM() error {
+func (s *Service) newVM(chunk *glua.FunctionProto) error {
 	pre, err := prelude()
 	if err != nil {
 		return fmt.Errorf("prelude: %w", err)
-	}
-	chunk, err := s.rt.protos.load(s.script)
-	if err != nil {
-		return fmt.Errorf("load %s: %w", s.script, err)
 	}
 	L := glua.NewState(vmOptions)
 	s.L = L

@@ -14,12 +14,12 @@ import (
 
 // waitState is what a suspended task waits for.
 type waitState struct {
-	kind  waitKind
-	timer uint32     // calltimeout: its timer's session
-	call  uint32     // calltimeout: its call's session
-	addr  actor.Addr // call target or new service
-	name  string     // call target's name, when called by name
-	cmd   string
+	kind    waitKind
+	session uint32     // the session waited on: a call's, a sleep's timer, a spawn's
+	timer   uint32     // calltimeout: its timer's session
+	addr    actor.Addr // call target or new service
+	name    string     // call target's name, when called by name
+	cmd     string
 }
 
 type waitKind uint8
@@ -34,9 +34,7 @@ var _ actor.Waiter = (*coro)(nil)
 
 // await suspends the running task on session until its answer or timer.
 func (s *Service) await(session uint32, w waitState) {
-	if w.kind == waitCall {
-		w.call = session
-	}
+	w.session = session
 	s.cur.wait = w
 	s.c.Await(session, s.cur)
 }
@@ -49,7 +47,7 @@ func (c *coro) Wake(m *actor.Message) {
 	args := s.scratch[:0]
 	switch {
 	case m.Kind == actor.Timer && w.kind == waitCall: // a calltimeout ran out
-		s.c.Unawait(w.call) // its answer, if it comes, is late
+		s.c.Unawait(w.session) // its answer, if it comes, is late
 		name := w.name
 		if name == "" {
 			name, _ = s.c.System().Lookup(w.addr)
