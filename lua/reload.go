@@ -53,7 +53,7 @@ func (s *Service) Reload(c *actor.Context, done func(error)) {
 		return
 	}
 	next := s.rt.service(s.script, s.args)
-	next.c = c
+	next.c, next.reloaded = c, true
 	if err := next.newVM(chunk); err != nil {
 		done(err)
 		return
@@ -76,6 +76,16 @@ func (s *Service) Reload(c *actor.Context, done func(error)) {
 	if err != nil {
 		s.abortReload(err)
 	}
+}
+
+// compiled returns the compiled chunk of a module or loaded file: as it is
+// on disk now in a reloaded VM, which compares content, else as cached by
+// size and time.
+func (s *Service) compiled(path string) (*glua.FunctionProto, error) {
+	if s.reloaded {
+		return s.rt.protos.fresh(path)
+	}
+	return s.rt.protos.load(path)
 }
 
 // save runs the old VM's on_save function, which may not block, and packs

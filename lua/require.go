@@ -42,7 +42,7 @@ func lRequire(s *Service, L *glua.LState) int {
 	if err != nil {
 		L.RaiseError("module %s", err.Error())
 	}
-	proto, err := s.rt.protos.load(path)
+	proto, err := s.compiled(path)
 	if err != nil {
 		L.RaiseError("module %q: %s", name, err.Error())
 	}
@@ -127,7 +127,7 @@ func lLoadFile(s *Service, L *glua.LState) int {
 	path, err := s.findFile(name)
 	if err == nil {
 		var proto *glua.FunctionProto
-		if proto, err = s.rt.protos.load(path); err == nil {
+		if proto, err = s.compiled(path); err == nil {
 			L.Push(L.NewFunctionFromProto(proto))
 			return 1
 		}

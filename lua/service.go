@@ -34,6 +34,7 @@ type Service struct {
 	onSave      glua.LValue // function given to tern.on_save
 	onRestore   glua.LValue // function given to tern.on_restore
 	reloading   *reload     // a reload under way (reload.go)
+	reloaded    bool        // this VM came from a reload: modules read fresh
 
 	inflight     int    // request tasks (and on_shutdown) not yet ended
 	shutdownDone func() // set while shutting down, until drained

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -39,7 +40,9 @@ func binary(*testing.T) string { return builtBinary }
 
 func runTern(t *testing.T, bin string, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -130,6 +133,19 @@ func TestBinary(t *testing.T) {
 
 // TestBinaryHangs: each case once left the binary running forever after
 // the shutdown (Start waited for a bootstrap that would never report).
+// Reload under load, on the built binary: 100,000 numbered messages to a
+// counter reloaded 20 times meanwhile all arrive, in order, at the same
+// address.
+func TestBinaryReloadUnderLoad(t *testing.T) {
+	out, code := runTern(t, binary(t), "run", "testdata/reload")
+	if code != 0 || !strings.Contains(out, "RELOAD count=100000 last=100000 bad=0 same_addr=true reloads=20") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if n := strings.Count(out, "msg=reloaded"); n != 20 {
+		t.Fatalf("%d reloads logged, want 20:\n%s", n, out)
+	}
+}
+
 func TestBinaryHangs(t *testing.T) {
 	bin := binary(t)
 	t.Run("TERM while the top level sleeps", func(t *testing.T) {
