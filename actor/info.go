@@ -33,7 +33,8 @@ type Info struct {
 	Script  string
 	State   State
 	Started time.Time
-	Queued  int // messages waiting in its mailbox
+	Queued  int    // messages waiting in its mailbox
+	Handled uint64 // messages it has handled
 }
 
 // Services lists the services, oldest first: the live ones, and those
@@ -62,7 +63,7 @@ func (p *proc) info() Info {
 	if p.stopping.Load() {
 		st = Stopped
 	}
-	return Info{Addr: p.addr, Name: p.name, Script: p.script, State: st, Started: p.started, Queued: p.mb.UserMessageCount()}
+	return Info{Addr: p.addr, Name: p.name, Script: p.script, State: st, Started: p.started, Queued: p.mb.UserMessageCount(), Handled: p.mb.handled.Load()}
 }
 
 // OnExit registers fn to run, on the exiting service's goroutine, each

@@ -30,9 +30,10 @@ type mailbox struct {
 	sys    ring
 	closed bool // under mu: post refuses
 
-	status  atomic.Int32 // idle or running: only one run at a time
-	pending atomic.Int32 // user+sys messages queued, read without mu
-	dead    atomic.Bool  // finished: never schedule again
+	status  atomic.Int32  // idle or running: only one run at a time
+	pending atomic.Int32  // user+sys messages queued, read without mu
+	dead    atomic.Bool   // finished: never schedule again
+	handled atomic.Uint64 // messages handled, added once a turn
 
 	invoker pa.MessageInvoker
 	deliver func(*Message) // the service's handler for tern messages
@@ -158,23 +159,30 @@ const throughput = 300
 // scheduled (the worker queues it again); otherwise it went idle.
 func (m *mailbox) turn(w *worker) bool {
 	m.w = w
+	n := uint64(0)
 	for range throughput {
 		if m.dead.Load() {
 			m.w = nil
+			m.handled.Add(n)
 			return false // stays "running" forever: nothing schedules again
 		}
 		if !m.next() {
-			// m.w is cleared before going idle: from then on another
-			// worker may run this mailbox.
+			// m.w is cleared, and the count added, before going idle:
+			// from then on another worker may run this mailbox.
 			m.w = nil
+			m.handled.Add(n)
+			n = 0
 			m.status.Store(idle)
 			if m.pending.Load() == 0 || !m.status.CompareAndSwap(idle, running) {
 				return false
 			}
 			m.w = w
+			continue
 		}
+		n++
 	}
 	m.w = nil
+	m.handled.Add(n)
 	return !m.dead.Load()
 }
 
@@ -193,6 +201,7 @@ func (m *mailbox) process() {
 			if !m.next() {
 				break
 			}
+			m.handled.Add(1)
 		}
 		m.status.Store(idle)
 		if m.pending.Load() == 0 || !m.status.CompareAndSwap(idle, running) {

@@ -161,6 +161,26 @@ func (s *Service) command(c *actor.Context, m *actor.Message, args []any) error 
 			return err
 		}
 		reply(c, p)
+	case "register_as": // register_as(name, addr): the Go host (root) names a service it started
+		name, err := str(0)
+		if err != nil {
+			return err
+		}
+		if m.From != actor.None {
+			return fmt.Errorf("names: register_as: only the Go host may name another service")
+		}
+		var a int64
+		ok := len(args) >= 2
+		if ok {
+			a, ok = args[1].(int64)
+		}
+		if !ok {
+			return fmt.Errorf("names: register_as: argument #2 must be an address")
+		}
+		if err := s.register(c, name, actor.Addr(a)); err != nil {
+			return err
+		}
+		reply(c, p)
 	case "query": // query(name [, ms])
 		name, err := str(0)
 		if err != nil {

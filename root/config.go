@@ -38,6 +38,8 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long each service, and the whole shutdown, may take
 	MaxMessage      int           // the largest packed message, in bytes; 0 is DefaultMaxMessage
 	Workers         int           // workers that run services; 0 is GOMAXPROCS
+	Admin           AdminConfig   // the admin HTTP API, off when Listen is ""
+	Console         ConsoleConfig // the debug console, off when Listen is ""
 	// Services are declared by name: each starts on the first lookup of
 	// its name (call, send, query, uniqueservice), not at boot.
 	Services map[string]names.Decl
@@ -68,7 +70,7 @@ const (
 )
 
 // configKeys are config.lua's keys.
-var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout", "max_message", "workers", "services"}
+var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout", "max_message", "workers", "services", "admin", "console"}
 
 // Load reads the configuration for `tern run path`: path is a bootstrap
 // script, or a directory holding main.lua and an optional config.lua.
@@ -107,6 +109,7 @@ func Load(path string) (Config, error) {
 		}
 	}
 	cfg.Path = append(cfg.Path, filepath.Join(dir, "?.lua"), filepath.Join(dir, "?", "init.lua"))
+	cfg.adminTokenFromEnv()
 	return cfg, nil
 }
 
@@ -230,6 +233,10 @@ func (cfg *Config) readLua(file string) error {
 				return
 			}
 			cfg.MaxMessage = int(b)
+		case "admin":
+			err = cfg.readAdmin(file, v)
+		case "console":
+			err = cfg.readConsole(file, v)
 		case "workers":
 			n, ok := v.(glua.LNumber)
 			w := float64(n)
