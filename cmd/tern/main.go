@@ -28,8 +28,10 @@ func main() {
 }
 
 const usage = `usage:
-  tern run PATH    run PATH: a bootstrap .lua script, or a directory
-                   holding main.lua and an optional config.lua
+  tern run [--watch] PATH
+                   run PATH: a bootstrap .lua script, or a directory
+                   holding main.lua and an optional config.lua;
+                   --watch reloads the services of a script it edits
   tern version     print the version
 
 exit codes: 0 clean, N from tern.shutdown(N), 1 boot failure,
@@ -49,11 +51,12 @@ func run(args []string, stdout, stderr io.Writer, sigs chan os.Signal) int {
 		fmt.Fprintln(stdout, "tern", Version)
 		return 0
 	case "run":
-		if len(args) != 2 {
+		watching := len(args) == 3 && (args[1] == "--watch" || args[1] == "-watch")
+		if len(args) != 2 && !watching {
 			fmt.Fprint(stderr, usage)
 			return root.ExitUsage
 		}
-		return runPath(args[1], stderr, sigs)
+		return runPath(args[len(args)-1], watching, stderr, sigs)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -62,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer, sigs chan os.Signal) int {
 	return root.ExitUsage
 }
 
-func runPath(path string, stderr io.Writer, sigs chan os.Signal) int {
+func runPath(path string, watching bool, stderr io.Writer, sigs chan os.Signal) int {
 	cfg, err := root.Load(path)
 	if err != nil {
 		fmt.Fprintln(stderr, "tern:", err)
@@ -77,6 +80,12 @@ func runPath(path string, stderr io.Writer, sigs chan os.Signal) int {
 	// Start returns when the bootstrap's init has run, or with its error,
 	// or when the runtime has ended first; every outcome is logged, and
 	// Wait has the exit code.
-	_ = rt.Start(context.Background())
+	if rt.Start(context.Background()) == nil && watching {
+		if stop, err := watch(rt, watchDirs(cfg), rt.Logger()); err != nil {
+			rt.Logger().Error("watch", "err", err)
+		} else {
+			defer stop()
+		}
+	}
 	return rt.Wait()
 }

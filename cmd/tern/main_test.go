@@ -146,6 +146,51 @@ func TestBinaryReloadUnderLoad(t *testing.T) {
 	}
 }
 
+// tern run --watch reloads a service within a second of an edit of its
+// script.
+func TestBinaryWatch(t *testing.T) {
+	dir := t.TempDir()
+	ver := func(v string) {
+		t.Helper()
+		src := "local S = {}\nfunction S.get() return \"" + v + "\" end\nreturn S\n"
+		if err := os.WriteFile(filepath.Join(dir, "ver.lua"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ver("v1")
+	main := `local tern = require "tern"
+local v = tern.newservice("ver")
+tern.fork(function()
+	local last = tern.call(v, "get")
+	print("VERSION " .. last)
+	while true do
+		tern.sleep(10)
+		local now = tern.call(v, "get")
+		if now ~= last then
+			print("VERSION " .. now)
+			tern.shutdown()
+			return
+		end
+	end
+end)
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.lua"), []byte(main), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startTern(t, binary(t), "--watch", dir)
+	p.waitLine(t, "watching for script changes")
+	p.waitLine(t, "VERSION v1")
+	t0 := time.Now()
+	ver("v2")
+	p.waitLine(t, "VERSION v2")
+	if d := time.Since(t0); d > time.Second {
+		t.Fatalf("the edit was picked up after %v:\n%s", d, p.out)
+	}
+	if code := p.exitCode(t); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, p.out)
+	}
+}
+
 func TestBinaryHangs(t *testing.T) {
 	bin := binary(t)
 	t.Run("TERM while the top level sleeps", func(t *testing.T) {
@@ -232,9 +277,9 @@ type ternProc struct {
 	err    error         // cmd.Wait's, valid after exited
 }
 
-func startTern(t *testing.T, bin, dir string) *ternProc {
+func startTern(t *testing.T, bin string, runArgs ...string) *ternProc {
 	t.Helper()
-	p := &ternProc{cmd: exec.Command(bin, "run", dir), out: &testutil.Buffer{}, exited: make(chan struct{})}
+	p := &ternProc{cmd: exec.Command(bin, append([]string{"run"}, runArgs...)...), out: &testutil.Buffer{}, exited: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
