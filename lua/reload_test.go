@@ -3,12 +3,10 @@ package lua_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,23 +42,7 @@ return S
 func reloadEnv(t *testing.T) (*env, string) {
 	t.Helper()
 	dir := t.TempDir()
-	log := &testutil.Buffer{}
-	sys := actor.NewSystem(actor.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
-	rt := lua.New(sys, lua.Config{Path: []string{filepath.Join(dir, "?.lua"), "testdata/?.lua"}})
-	close := sync.OnceFunc(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := sys.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	t.Cleanup(func() {
-		close()
-		if t.Failed() {
-			t.Logf("log:\n%s", log.String())
-		}
-	})
-	return &env{sys: sys, rt: rt, log: log, close: close}, dir
+	return newEnvPath(t, filepath.Join(dir, "?.lua"), "testdata/?.lua"), dir
 }
 
 func writeScript(t *testing.T, dir, name, src string) {

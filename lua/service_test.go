@@ -22,9 +22,15 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvPath(t, "testdata/?.lua", "testdata/lib/?.lua")
+}
+
+// newEnvPath is newEnv with its own search path.
+func newEnvPath(t testing.TB, path ...string) *env {
+	t.Helper()
 	log := &testutil.Buffer{}
 	sys := actor.NewSystem(actor.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
-	rt := lua.New(sys, lua.Config{Path: []string{"testdata/?.lua", "testdata/lib/?.lua"}})
+	rt := lua.New(sys, lua.Config{Path: path})
 	close := sync.OnceFunc(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
