@@ -1,0 +1,351 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tern-dev/tern/actor"
+)
+
+// cmdFunc runs one command: it writes its output lines to ss and returns
+// nil for `<CMD OK>` or the one-line reason for `<CMD Error>`.
+type cmdFunc func(ss *session, args []string) error
+
+// commands is the console's command table, as skynet's COMMAND.
+var commands map[string]cmdFunc
+
+// usage is each command's one-line help.
+var usage = map[string]string{
+	"help":      "help: this list",
+	"list":      "list: every service (address, name, script, state)",
+	"info":      "info X: one service (X is a name or an address, :0000000a)",
+	"mem":       "mem: the Go heap and goroutines",
+	"gc":        "gc: run the Go garbage collector, then mem",
+	"stat":      "stat: per service: address, name, mailbox length, messages handled",
+	"reload":    "reload X: reload a Lua service in place",
+	"reloadall": "reloadall SCRIPT: reload every running service of SCRIPT, one at a time",
+	"stop":      "stop X: stop a service cleanly (on_shutdown runs, requests in flight finish)",
+	"start":     "start X: start the service declared as X",
+	"kill":      "kill X: stop a service at once",
+	"call":      "call X CMD ARGS...: call CMD on X; ARGS are Lua literals (1, 2.5, \"s\", true, nil, {1, x = 2})",
+	"ping":      "ping X: the round-trip time of a call to X",
+	"inject":    "inject X FILE.lua: run a Lua file in X's VM (only with console.inject = true)",
+	"log":       "log LEVEL: set the log level (debug, info, warn, error)",
+	"shutdown":  "shutdown: shut the process down (exit code 0)",
+}
+
+func init() {
+	commands = map[string]cmdFunc{
+		"help":      cmdHelp,
+		"list":      cmdList,
+		"info":      cmdInfo,
+		"mem":       cmdMem,
+		"gc":        cmdGC,
+		"stat":      cmdStat,
+		"reload":    cmdReload,
+		"reloadall": cmdReloadAll,
+		"stop":      cmdStop,
+		"start":     cmdStart,
+		"kill":      cmdKill,
+		"call":      cmdCall,
+		"ping":      cmdPing,
+		"inject":    cmdInject,
+		"log":       cmdLog,
+		"shutdown":  cmdShutdown,
+	}
+}
+
+// nargs checks the argument count and reads the plain words.
+func nargs(cmd string, args []string, n int) ([]string, error) {
+	if len(args) != n {
+		return nil, fmt.Errorf("bad arguments: want %q", usage[cmd][:strings.IndexByte(usage[cmd], ':')])
+	}
+	out := make([]string, n)
+	for i, a := range args {
+		w, err := word(a)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = w
+	}
+	return out, nil
+}
+
+func cmdHelp(ss *session, args []string) error {
+	if _, err := nargs("help", args, 0); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(usage))
+	for n := range usage {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ss.line(usage[n])
+	}
+	return nil
+}
+
+func cmdList(ss *session, args []string) error {
+	if _, err := nargs("list", args, 0); err != nil {
+		return err
+	}
+	for _, sv := range ss.s.rt.Services() {
+		ss.printf("%s\t%s\t%s\t%s", sv.Addr, orDash(sv.Name), sv.Script, sv.State)
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func cmdInfo(ss *session, args []string) error {
+	a, err := nargs("info", args, 1)
+	if err != nil {
+		return err
+	}
+	sv, err := ss.s.rt.Service(a[0])
+	if err != nil {
+		return err
+	}
+	ss.printf("addr\t%s", sv.Addr)
+	ss.printf("name\t%s", orDash(sv.Name))
+	ss.printf("script\t%s", sv.Script)
+	ss.printf("state\t%s", sv.State)
+	ss.printf("started\t%s (%s ago)", sv.Started.Format(time.RFC3339), time.Since(sv.Started).Round(time.Millisecond))
+	ss.printf("queued\t%d", sv.Queued)
+	ss.printf("handled\t%d", sv.Handled)
+	return nil
+}
+
+func cmdMem(ss *session, args []string) error {
+	if _, err := nargs("mem", args, 0); err != nil {
+		return err
+	}
+	mem(ss)
+	return nil
+}
+
+func mem(ss *session) {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	ss.printf("heap_alloc\t%s", bytes(m.HeapAlloc))
+	ss.printf("heap_inuse\t%s", bytes(m.HeapInuse))
+	ss.printf("heap_objects\t%d", m.HeapObjects)
+	ss.printf("sys\t%s", bytes(m.Sys))
+	ss.printf("total_alloc\t%s", bytes(m.TotalAlloc))
+	ss.printf("num_gc\t%d", m.NumGC)
+	ss.printf("goroutines\t%d", runtime.NumGoroutine())
+}
+
+func bytes(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.2f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func cmdGC(ss *session, args []string) error {
+	if _, err := nargs("gc", args, 0); err != nil {
+		return err
+	}
+	runtime.GC()
+	mem(ss)
+	return nil
+}
+
+func cmdStat(ss *session, args []string) error {
+	if _, err := nargs("stat", args, 0); err != nil {
+		return err
+	}
+	ss.line("addr\tname\tqueued\thandled")
+	for _, sv := range ss.s.rt.Services() {
+		ss.printf("%s\t%s\t%d\t%d", sv.Addr, orDash(sv.Name), sv.Queued, sv.Handled)
+	}
+	return nil
+}
+
+func cmdReload(ss *session, args []string) error {
+	a, err := nargs("reload", args, 1)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := ss.timeout()
+	defer cancel()
+	if err := ss.s.rt.Reload(ctx, a[0]); err != nil {
+		return err
+	}
+	ss.printf("reloaded %s", a[0])
+	return nil
+}
+
+func cmdReloadAll(ss *session, args []string) error {
+	a, err := nargs("reloadall", args, 1)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := ss.timeout()
+	defer cancel()
+	n, failed, err := ss.s.rt.ReloadScript(ctx, a[0])
+	ss.printf("reloaded %d", n)
+	addrs := make([]actor.Addr, 0, len(failed))
+	for ad := range failed {
+		addrs = append(addrs, ad)
+	}
+	sort.Slice(addrs, func(i, j int) bool { return addrs[i] < addrs[j] })
+	for _, ad := range addrs {
+		ss.printf("failed %s: %v", ad, failed[ad])
+	}
+	if err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d failed", len(failed))
+	}
+	return nil
+}
+
+func cmdStop(ss *session, args []string) error {
+	a, err := nargs("stop", args, 1)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := ss.timeout()
+	defer cancel()
+	if err := ss.s.rt.Stop(ctx, a[0]); err != nil {
+		return err
+	}
+	ss.printf("stopped %s", a[0])
+	return nil
+}
+
+func cmdStart(ss *session, args []string) error {
+	a, err := nargs("start", args, 1)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := ss.timeout()
+	defer cancel()
+	addr, err := ss.s.rt.StartDeclared(ctx, a[0])
+	if err != nil {
+		return err
+	}
+	ss.printf("%s", addr)
+	return nil
+}
+
+func cmdKill(ss *session, args []string) error {
+	a, err := nargs("kill", args, 1)
+	if err != nil {
+		return err
+	}
+	if err := ss.s.rt.Kill(a[0]); err != nil {
+		return err
+	}
+	ss.printf("killed %s", a[0])
+	return nil
+}
+
+func cmdCall(ss *session, args []string) error {
+	if len(args) < 2 {
+		return errors.New(`bad arguments: want "call X CMD ARGS..."`)
+	}
+	target, err := word(args[0])
+	if err != nil {
+		return err
+	}
+	cmd, err := word(args[1])
+	if err != nil {
+		return err
+	}
+	vals := make([]any, 0, len(args)-2)
+	for _, a := range args[2:] {
+		v, err := parseLiteral(a)
+		if err != nil {
+			return err
+		}
+		vals = append(vals, v)
+	}
+	ctx, cancel := ss.timeout()
+	defer cancel()
+	res, err := ss.s.rt.Call(ctx, target, cmd, vals...)
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		ss.line(oneLine(format(r)))
+	}
+	return nil
+}
+
+// pingCmd is a command no service has: its "no such command" answer is
+// the round trip.
+const pingCmd = "__ping"
+
+func cmdPing(ss *session, args []string) error {
+	a, err := nargs("ping", args, 1)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := ss.timeout()
+	defer cancel()
+	t0 := time.Now()
+	_, err = ss.s.rt.Call(ctx, a[0], pingCmd)
+	d := time.Since(t0)
+	if err != nil && !errors.Is(err, actor.ErrNoCommand) && !strings.Contains(err.Error(), actor.ErrNoCommand.Error()) {
+		return err
+	}
+	ss.printf("%s", d)
+	return nil
+}
+
+func cmdInject(ss *session, args []string) error {
+	if !ss.s.cfg.Inject {
+		return errors.New("inject is disabled (console.inject = false)")
+	}
+	if _, err := nargs("inject", args, 2); err != nil {
+		return err
+	}
+	return errors.New("inject is not supported by this runtime yet")
+}
+
+func cmdLog(ss *session, args []string) error {
+	a, err := nargs("log", args, 1)
+	if err != nil {
+		return err
+	}
+	switch strings.ToLower(a[0]) {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("bad log level %q: want debug, info, warn or error", a[0])
+	}
+	return errors.New("not supported: the runtime has no log level setter")
+}
+
+func cmdShutdown(ss *session, args []string) error {
+	if _, err := nargs("shutdown", args, 0); err != nil {
+		return err
+	}
+	rt := ss.s.rt
+	go func() {
+		if err := rt.Shutdown(context.Background()); err != nil {
+			rt.Logger().Error("console: shutdown", "err", err)
+		}
+	}()
+	ss.line("shutting down")
+	return nil
+}
