@@ -66,7 +66,16 @@ func Start(rt *root.Runtime, cfg root.ConsoleConfig) (*Server, error) {
 		}
 	}()
 	rt.Logger().Info("console listening", "addr", s.Addr())
+	if !loopback(ln.Addr()) {
+		rt.Logger().Warn("console: listening beyond loopback; the console has no authentication", "addr", s.Addr())
+	}
 	return s, nil
+}
+
+// loopback reports whether a is a loopback address.
+func loopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 // Addr is the address the console listens on ("127.0.0.1:8701").

@@ -13,6 +13,7 @@ import (
 	"github.com/tern-dev/tern/internal/testutil"
 	"github.com/tern-dev/tern/names"
 	"github.com/tern-dev/tern/root"
+	"go.uber.org/goleak"
 )
 
 // startRT boots a runtime on testdata with no bootstrap; decl is declared.
@@ -301,4 +302,20 @@ func TestCloseClosesConnections(t *testing.T) {
 	if _, err := Start(rt, root.ConsoleConfig{}); err == nil {
 		t.Error("Start with no address succeeded")
 	}
+}
+
+// TestNoGoroutineLeak: after Close and the runtime's end, nothing the
+// console started is left, even with connections open mid-command.
+func TestNoGoroutineLeak(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	t.Run("run", func(t *testing.T) {
+		rt, _ := startRT(t)
+		load(t, rt, "echo", "echo")
+		s := startConsole(t, rt, false)
+		for range 5 {
+			cl := dial(t, s)
+			cl.ok("call echo add 1 2")
+			io.WriteString(cl.c, "list") // a line without its newline yet
+		}
+	})
 }
