@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/tern-dev/tern/root"
+	"github.com/tern-dev/tern/services/admin"
+	"github.com/tern-dev/tern/services/console"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=...".
@@ -71,6 +73,10 @@ func runPath(path string, watching bool, stderr io.Writer, sigs chan os.Signal) 
 		fmt.Fprintln(stderr, "tern:", err)
 		return root.ExitBoot
 	}
+	if cfg.Admin.Listen != "" && cfg.Admin.Token == "" && !admin.Loopback(cfg.Admin.Listen) {
+		fmt.Fprintf(stderr, "tern: admin.listen %q is not a loopback address: set admin.token or TERN_ADMIN_TOKEN\n", cfg.Admin.Listen)
+		return root.ExitBoot
+	}
 	cfg.LogOutput, cfg.Signals, cfg.SignalC = stderr, true, sigs
 	rt, err := root.New(cfg)
 	if err != nil {
@@ -80,12 +86,51 @@ func runPath(path string, watching bool, stderr io.Writer, sigs chan os.Signal) 
 	// Start returns when the bootstrap's init has run, or with its error,
 	// or when the runtime has ended first; every outcome is logged, and
 	// Wait has the exit code.
-	if rt.Start(context.Background()) == nil && watching {
-		if stop, err := watch(rt, watchDirs(cfg), rt.Logger()); err != nil {
-			rt.Logger().Error("watch", "err", err)
-		} else {
-			defer stop()
-		}
+	if rt.Start(context.Background()) != nil {
+		return rt.Wait()
+	}
+	stop, err := operate(rt, cfg, watching)
+	defer stop()
+	if err != nil {
+		rt.Logger().Error("boot failed", "err", err)
+		_ = rt.Shutdown(context.Background())
+		rt.Wait()
+		return root.ExitBoot
 	}
 	return rt.Wait()
+}
+
+// operate starts what operates the running server, as config.lua asks:
+// the admin HTTP API, the debug console, and with --watch the script
+// watcher. stop ends whatever started.
+func operate(rt *root.Runtime, cfg root.Config, watching bool) (stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	if cfg.Admin.Listen != "" {
+		srv, err := admin.Start(rt, cfg.Admin)
+		if err != nil {
+			return stop, err
+		}
+		stops = append(stops, func() { _ = srv.Close() })
+		rt.Logger().Info("admin API", "listen", srv.Addr())
+	}
+	if cfg.Console.Listen != "" {
+		srv, err := console.Start(rt, cfg.Console)
+		if err != nil {
+			return stop, err
+		}
+		stops = append(stops, func() { _ = srv.Close() }) // it logs its address
+	}
+	if watching {
+		w, err := watch(rt, watchDirs(cfg), rt.Logger())
+		if err != nil {
+			return stop, err
+		}
+		stops = append(stops, w)
+	}
+	return stop, nil
 }

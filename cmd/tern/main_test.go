@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -188,6 +193,58 @@ end)
 	}
 	if code := p.exitCode(t); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, p.out)
+	}
+}
+
+// The binary serves the admin API and the console that config.lua
+// enables: both list the services, and the admin API shuts it down.
+func TestBinaryOperate(t *testing.T) {
+	p := startTern(t, binary(t), "testdata/operate")
+	addr := func(what string) string {
+		t.Helper()
+		re := regexp.MustCompile(`msg="` + what + `" \w+=(127\.0\.0\.1:\d+)`)
+		p.waitLine(t, `msg="`+what+`"`)
+		m := re.FindStringSubmatch(p.out.String())
+		if m == nil {
+			t.Fatalf("no %s address:\n%s", what, p.out)
+		}
+		return m[1]
+	}
+	api, con := addr("admin API"), addr("console listening")
+	req, _ := http.NewRequest("GET", "http://"+api+"/services", nil)
+	req.Header.Set("Authorization", "Bearer secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "counter.lua") {
+		t.Fatalf("GET /services: %d %s", resp.StatusCode, body)
+	}
+	c, err := net.DialTimeout("tcp", con, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "list\n")
+	var got strings.Builder
+	sc := bufio.NewScanner(c)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "<CMD") {
+		got.WriteString(sc.Text() + "\n")
+	}
+	if sc.Text() != "<CMD OK>" || !strings.Contains(got.String(), "counter.lua") {
+		t.Fatalf("console list: %q then %q", got.String(), sc.Text())
+	}
+	req, _ = http.NewRequest("POST", "http://"+api+"/shutdown", nil)
+	req.Header.Set("Authorization", "Bearer secret")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if code := p.exitCode(t); code != 0 {
+		t.Fatalf("exit %d after POST /shutdown:\n%s", code, p.out)
 	}
 }
 
