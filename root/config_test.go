@@ -2,6 +2,7 @@ package root
 
 import (
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -111,10 +112,10 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestLogger(t *testing.T) {
-	if _, err := newHandler(nil, "loud", "text"); err == nil || !strings.Contains(err.Error(), `log_level "loud"`) {
+	if _, err := newHandler(nil, "loud", "text", new(slog.LevelVar)); err == nil || !strings.Contains(err.Error(), `log_level "loud"`) {
 		t.Errorf("bad level: %v", err)
 	}
-	if _, err := newHandler(nil, "info", "xml"); err == nil || !strings.Contains(err.Error(), `log_format "xml"`) {
+	if _, err := newHandler(nil, "info", "xml", new(slog.LevelVar)); err == nil || !strings.Contains(err.Error(), `log_format "xml"`) {
 		t.Errorf("bad format: %v", err)
 	}
 }

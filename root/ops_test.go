@@ -75,3 +75,22 @@ func TestOps(t *testing.T) {
 		t.Fatal("shutting down already")
 	}
 }
+
+// The log level changes while the runtime runs.
+func TestSetLogLevel(t *testing.T) {
+	rt, log := start(t, Config{LogLevel: "info"}, nil)
+	rt.Logger().Debug("before the change")
+	if err := rt.SetLogLevel("debug"); err != nil {
+		t.Fatal(err)
+	}
+	rt.Logger().Debug("after the change")
+	if err := rt.SetLogLevel("loud"); err == nil || !strings.Contains(err.Error(), `"loud"`) {
+		t.Fatalf("bad level: %v", err)
+	}
+	testutil.Eventually(t, 5*time.Second, "the debug line written", func() bool {
+		return strings.Contains(log.String(), "after the change")
+	})
+	if strings.Contains(log.String(), "before the change") {
+		t.Fatal("a debug line was written at level info")
+	}
+}

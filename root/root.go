@@ -144,11 +144,11 @@ func (s *rootService) Receive(c *actor.Context, m *actor.Message) {
 
 func (s *rootService) Stopped(*actor.Context) {}
 
-// newHandler builds the process log handler: slog text or JSON at a level.
-func newHandler(w io.Writer, level, format string) (slog.Handler, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log_level %q: want debug, info, warn or error", level)
+// newHandler builds the process log handler: slog text or JSON at a level
+// held in lv, which SetLogLevel changes at run time.
+func newHandler(w io.Writer, level, format string, lv *slog.LevelVar) (slog.Handler, error) {
+	if err := setLevel(lv, level); err != nil {
+		return nil, err
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	switch strings.ToLower(format) {
@@ -158,4 +158,14 @@ func newHandler(w io.Writer, level, format string) (slog.Handler, error) {
 		return slog.NewJSONHandler(w, opts), nil
 	}
 	return nil, fmt.Errorf("log_format %q: want text or json", format)
+}
+
+// setLevel reads a level name into lv.
+func setLevel(lv *slog.LevelVar, level string) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return fmt.Errorf("log_level %q: want debug, info, warn or error", level)
+	}
+	lv.Set(l)
+	return nil
 }

@@ -44,10 +44,11 @@ type Runtime struct {
 	root      actor.Addr   // set by the root service's Init, before it spawns anything
 	pending   *stopRequest // a shutdown asked for before the root ran
 
-	names    atomic.Uint64 // the name service's address, once it runs
-	stopping atomic.Bool   // the root has begun the shutdown
-	boot     chan error    // the bootstrap's start: nil or its error
-	done     chan struct{} // closed when the runtime has ended
+	names    atomic.Uint64  // the name service's address, once it runs
+	stopping atomic.Bool    // the root has begun the shutdown
+	level    *slog.LevelVar // the log level, changed by SetLogLevel
+	boot     chan error     // the bootstrap's start: nil or its error
+	done     chan struct{}  // closed when the runtime has ended
 	endOnce  sync.Once
 	code     int // exit code, set before done closes
 }
@@ -89,12 +90,14 @@ func New(cfg Config) (*Runtime, error) {
 	if out == nil {
 		out = os.Stderr
 	}
-	base, err := newHandler(out, cfg.LogLevel, cfg.LogFormat)
+	level := new(slog.LevelVar)
+	base, err := newHandler(out, cfg.LogLevel, cfg.LogFormat, level)
 	if err != nil {
 		return nil, err
 	}
 	r := &Runtime{
 		cfg:       cfg,
+		level:     level,
 		handler:   logger.NewHandler(base),
 		factories: map[string]GoFactory{},
 		table:     names.NewTable(),
@@ -438,3 +441,7 @@ func (r *Runtime) force(sig os.Signal) {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// SetLogLevel changes the log level while the runtime runs: debug, info,
+// warn or error.
+func (r *Runtime) SetLogLevel(level string) error { return setLevel(r.level, level) }

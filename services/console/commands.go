@@ -333,7 +333,11 @@ func cmdLog(ss *session, args []string) error {
 	default:
 		return fmt.Errorf("bad log level %q: want debug, info, warn or error", a[0])
 	}
-	return errors.New("not supported: the runtime has no log level setter")
+	if err := ss.s.rt.SetLogLevel(a[0]); err != nil {
+		return err
+	}
+	ss.printf("log level %s", strings.ToLower(a[0]))
+	return nil
 }
 
 func cmdShutdown(ss *session, args []string) error {
