@@ -62,17 +62,25 @@ func (c *Context) Replace(svc Service) { c.p.svc = svc }
 // Reload reloads the service at a in place and waits until the new
 // instance serves, or returns why the old one still does.
 func (s *System) Reload(ctx context.Context, a Addr) error {
+	_, err := s.CallControl(ctx, a, "reload", &Reload{})
+	return err
+}
+
+// CallControl sends the control message ctl to the service at a from Go
+// code outside any service, and waits for the answer, as Call does; what
+// names the request in errors.
+func (s *System) CallControl(ctx context.Context, a Addr, what string, ctl any) ([]any, error) {
 	session, ch := s.await()
 	defer s.outside.Delete(session)
 	m := NewMessage()
-	m.Kind, m.Session, m.Ctl = Control, session, &Reload{}
+	m.Kind, m.Session, m.Ctl = Control, session, ctl
 	if err := s.Post(a, m); err != nil {
-		return err
+		return nil, err
 	}
-	reply, err := s.wait(ctx, a, "reload", ch)
+	reply, err := s.wait(ctx, a, what, ch)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	reply.Release()
-	return nil
+	defer reply.Release()
+	return decodeArgs(reply.Data)
 }

@@ -107,6 +107,13 @@ func (s *Service) runFirst(what string, args []glua.LValue, end func(error)) {
 // for them (coro.Wake); what reaches Receive otherwise is late (a
 // calltimeout's answer after its timeout) and nobody waits for it.
 func (s *Service) Receive(c *actor.Context, m *actor.Message) {
+	if m.Kind == actor.Control {
+		if in, ok := m.Ctl.(*Inject); ok {
+			s.inject(c, m, in)
+			s.settle()
+			return
+		}
+	}
 	if m.Kind != actor.Call && m.Kind != actor.Send {
 		c.Logger().Debug("late message dropped", "kind", m.Kind.String(), "session", m.Session, "from", m.From.String())
 		return

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/lua"
 	"github.com/tern-dev/tern/names"
 )
 
@@ -144,4 +146,24 @@ func (r *Runtime) ShuttingDown() bool {
 	default:
 	}
 	return r.stopping.Load()
+}
+
+// Inject runs the Lua file (found along the service's script path only)
+// inside the VM of the Lua service target, and returns what it returns:
+// the console's inject, skynet's hot-patch path.
+func (r *Runtime) Inject(ctx context.Context, target any, file string) ([]any, error) {
+	if err := r.up("inject"); err != nil {
+		return nil, err
+	}
+	a, name, err := r.address(target, "inject")
+	if err != nil {
+		return nil, err
+	}
+	if a == actor.None {
+		return nil, fmt.Errorf("root: inject %q: %w", name, names.ErrNoName)
+	}
+	if in, ok := r.sys.Info(a); ok && strings.HasPrefix(in.Script, "go:") {
+		return nil, &actor.Error{Name: in.Name, Addr: a, What: "inject", Err: errors.New("not a Lua service")}
+	}
+	return r.sys.CallControl(ctx, a, "inject", &lua.Inject{File: file})
 }

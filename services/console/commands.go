@@ -317,10 +317,28 @@ func cmdInject(ss *session, args []string) error {
 	if !ss.s.cfg.Inject {
 		return errors.New("inject is disabled (console.inject = false)")
 	}
-	if _, err := nargs("inject", args, 2); err != nil {
+	a, err := nargs("inject", args, 2)
+	if err != nil {
 		return err
 	}
-	return errors.New("inject is not supported by this runtime yet")
+	target, err := word(a[0])
+	if err != nil {
+		return err
+	}
+	file, err := word(a[1])
+	if err != nil {
+		return err
+	}
+	ctx, cancel := ss.timeout()
+	defer cancel()
+	res, err := ss.s.rt.Inject(ctx, target, file)
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		ss.line(oneLine(format(r)))
+	}
+	return nil
 }
 
 func cmdLog(ss *session, args []string) error {

@@ -231,7 +231,12 @@ func TestInjectEnabled(t *testing.T) {
 	load(t, rt, "echo", "echo")
 	cl := dial(t, startConsole(t, rt, true))
 	cl.fails("inject echo", "bad arguments")
-	cl.fails("inject echo patch.lua", "not supported")
+	contains(t, "inject", cl.ok("inject echo patch.lua"), `"patched"`, "1")
+	contains(t, "inject again", cl.ok("inject echo patch.lua"), "2") // the same VM's globals
+	cl.fails("inject echo /etc/passwd", "outside the script path")
+	cl.fails("inject echo nosuch.lua", "not found")
+	cl.fails("inject root patch.lua", "no such service")
+	cl.fails("inject :00000001 patch.lua", "not a Lua service")
 }
 
 func TestLongLineClosesOnlyItsConnection(t *testing.T) {
