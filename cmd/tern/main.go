@@ -1,7 +1,8 @@
 // Command tern runs a tern application.
 //
-//	tern run PATH     run a bootstrap script, or a directory with main.lua
-//	tern version      print the version
+//	tern run [--watch] PATH   run a bootstrap script, or a directory with main.lua
+//	tern console [ADDR]       a client of the debug console
+//	tern version              print the version
 package main
 
 import (
@@ -34,6 +35,8 @@ const usage = `usage:
                    run PATH: a bootstrap .lua script, or a directory
                    holding main.lua and an optional config.lua;
                    --watch reloads the services of a script it edits
+  tern console [ADDR]
+                   a client of the debug console (default 127.0.0.1:8701)
   tern version     print the version
 
 exit codes: 0 clean, N from tern.shutdown(N), 1 boot failure,
@@ -59,6 +62,16 @@ func run(args []string, stdout, stderr io.Writer, sigs chan os.Signal) int {
 			return root.ExitUsage
 		}
 		return runPath(args[len(args)-1], watching, stderr, sigs)
+	case "console":
+		if len(args) > 2 {
+			fmt.Fprint(stderr, usage)
+			return root.ExitUsage
+		}
+		addr := DefaultConsole
+		if len(args) == 2 {
+			addr = args[1]
+		}
+		return consoleClient(addr, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -237,6 +237,14 @@ func TestBinaryOperate(t *testing.T) {
 	if sc.Text() != "<CMD OK>" || !strings.Contains(got.String(), "counter.lua") {
 		t.Fatalf("console list: %q then %q", got.String(), sc.Text())
 	}
+	// tern console, not on a terminal: commands from stdin, replies
+	// without their end markers, exit 1 when the last command failed.
+	cl := exec.Command(binary(t), "console", con)
+	cl.Stdin = strings.NewReader("list\nnosuch\n")
+	clOut, err := cl.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(clOut), "counter.lua") || !strings.Contains(string(clOut), "nosuch") || strings.Contains(string(clOut), "<CMD") {
+		t.Fatalf("tern console: %v\n%s", err, clOut)
+	}
 	req, _ = http.NewRequest("POST", "http://"+api+"/shutdown", nil)
 	req.Header.Set("Authorization", "Bearer secret")
 	if resp, err = http.DefaultClient.Do(req); err != nil {
