@@ -138,6 +138,10 @@ func (c *Context) Warn(msg, key string, args ...any) {
 	c.p.sys.warnings.Warn(c.p.log, msg, c.p.addr.String()+" "+key, args...)
 }
 
+// SetTasks publishes how many tasks (a Lua service's live coroutines) the
+// service has, for listings (Info.Tasks).
+func (c *Context) SetTasks(n int) { c.p.tasks.Store(int32(n)) }
+
 // Self is the service's address.
 func (c *Context) Self() Addr { return c.p.addr }
 

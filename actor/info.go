@@ -35,6 +35,7 @@ type Info struct {
 	Started time.Time
 	Queued  int    // messages waiting in its mailbox
 	Handled uint64 // messages it has handled
+	Tasks   int    // its live tasks (Lua coroutines running or suspended)
 }
 
 // Services lists the services, oldest first: the live ones, and those
@@ -63,7 +64,7 @@ func (p *proc) info() Info {
 	if p.stopping.Load() {
 		st = Stopped
 	}
-	return Info{Addr: p.addr, Name: p.name, Script: p.script, State: st, Started: p.started, Queued: p.mb.UserMessageCount(), Handled: p.mb.handled.Load()}
+	return Info{Addr: p.addr, Name: p.name, Script: p.script, State: st, Started: p.started, Queued: p.mb.UserMessageCount(), Handled: p.mb.handled.Load(), Tasks: int(p.tasks.Load())}
 }
 
 // OnExit registers fn to run, on the exiting service's goroutine, each

@@ -36,7 +36,8 @@ type proc struct {
 	shutdownFrom    Addr
 	shutdownSession uint32
 
-	stopping atomic.Bool // Stop was requested
+	stopping atomic.Bool  // Stop was requested
+	tasks    atomic.Int32 // the service's live tasks, as it last said (SetTasks)
 	done     chan struct{}
 }
 

@@ -131,6 +131,7 @@ func (s *Service) Receive(c *actor.Context, m *actor.Message) {
 func (s *Service) settle() {
 	s.runReady()
 	s.drained()
+	s.c.SetTasks(len(s.threads) - len(s.free))
 }
 
 // Stopped drops the VM; the runtime answers the Calls still owed. It does

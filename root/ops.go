@@ -24,6 +24,7 @@ type Service struct {
 	Started time.Time
 	Queued  int    // messages in its mailbox
 	Handled uint64 // messages it has handled
+	Tasks   int    // live tasks: a Lua service's coroutines running or suspended
 }
 
 // ErrTaken: the name belongs to a live service.
@@ -58,7 +59,7 @@ func (r *Runtime) Service(target any) (Service, error) {
 func (r *Runtime) describe(in actor.Info) Service {
 	name, _ := r.table.NameOf(in.Addr)
 	return Service{Addr: in.Addr, Name: name, Script: in.Script, State: in.State.String(),
-		Started: in.Started, Queued: in.Queued, Handled: in.Handled}
+		Started: in.Started, Queued: in.Queued, Handled: in.Handled, Tasks: in.Tasks}
 }
 
 // Load starts script (looked up along the path) with args as a new

@@ -94,3 +94,27 @@ func TestSetLogLevel(t *testing.T) {
 		t.Fatal("a debug line was written at level info")
 	}
 }
+
+// A Lua service's live tasks show in its listing.
+func TestServiceTasks(t *testing.T) {
+	rt, _ := start(t, Config{}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, err := rt.Load(ctx, "worker", "stage", "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := rt.Call(ctx, a, "work", 300); done <- err }()
+	testutil.Eventually(t, 5*time.Second, "one task suspended", func() bool {
+		s, _ := rt.Service(a)
+		return s.Tasks == 1
+	})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, "no task left", func() bool {
+		s, _ := rt.Service(a)
+		return s.Tasks == 0
+	})
+}

@@ -205,7 +205,12 @@ func (r *Runtime) Call(ctx context.Context, target any, cmd string, args ...any)
 			return nil, err
 		}
 	}
-	return r.sys.Call(ctx, a, cmd, args...)
+	res, err := r.sys.Call(ctx, a, cmd, args...)
+	if err != nil && name != "" && errors.Is(err, actor.ErrNoService) {
+		// Gone since the name was looked up: say which name it was.
+		err = fmt.Errorf("root: %s %q: %w", what, name, err)
+	}
+	return res, err
 }
 
 // Send sends cmd to target (an address or a name) without waiting; it

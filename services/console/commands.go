@@ -172,9 +172,9 @@ func cmdStat(ss *session, args []string) error {
 	if _, err := nargs("stat", args, 0); err != nil {
 		return err
 	}
-	ss.line("addr\tname\tqueued\thandled")
+	ss.line("addr\tname\tqueued\thandled\ttasks")
 	for _, sv := range ss.s.rt.Services() {
-		ss.printf("%s\t%s\t%d\t%d", sv.Addr, orDash(sv.Name), sv.Queued, sv.Handled)
+		ss.printf("%s\t%s\t%d\t%d\t%d", sv.Addr, orDash(sv.Name), sv.Queued, sv.Handled, sv.Tasks)
 	}
 	return nil
 }
