@@ -5,10 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/internal/testutil"
 )
 
 // reloadApp copies testdata/reload to a directory the test may edit.
@@ -114,5 +116,28 @@ func TestRuntimeReload(t *testing.T) {
 	}
 	if err := rt.Reload(ctx, actor.MakeAddr(0, 1)); !errors.Is(err, actor.ErrNoReload) {
 		t.Fatalf("reload of the root, a Go service: %v", err)
+	}
+}
+
+// Reloading a service that is shutting down is an error that says so.
+func TestReloadWhileShuttingDown(t *testing.T) {
+	rt, _ := start(t, Config{}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, err := rt.Load(ctx, "slow", "stage", "slow", 500) // its on_shutdown takes 500 ms
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- rt.Stop(ctx, a) }()
+	testutil.Eventually(t, 5*time.Second, "shutting down", func() bool {
+		s, _ := rt.Service(a)
+		return s.State == actor.ShuttingDown.String()
+	})
+	if err := rt.Reload(ctx, a); !errors.Is(err, actor.ErrShuttingDown) || !strings.Contains(err.Error(), "reload") {
+		t.Fatalf("reload of a service shutting down: %v", err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
 	}
 }
