@@ -37,6 +37,8 @@ func (p *proc) reload(m *Message) {
 	switch {
 	case !ok:
 		fail(ErrNoReload)
+	case State(p.state.Load()) == Starting:
+		fail(errors.New("still starting: its init has not finished"))
 	case State(p.state.Load()) != Running:
 		fail(ErrShuttingDown)
 	default:
