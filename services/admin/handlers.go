@@ -25,6 +25,7 @@ type Service struct {
 	Started string `json:"started"` // RFC 3339
 	Queued  int    `json:"queued"`
 	Handled uint64 `json:"handled"`
+	Tasks   int    `json:"tasks"` // live coroutines of a Lua service
 }
 
 func view(s root.Service) Service {
@@ -33,7 +34,7 @@ func view(s root.Service) Service {
 		started = s.Started.UTC().Format(time.RFC3339Nano)
 	}
 	return Service{Addr: s.Addr.String(), ID: uint64(s.Addr), Name: s.Name, Script: s.Script,
-		State: s.State, Started: started, Queued: s.Queued, Handled: s.Handled}
+		State: s.State, Started: started, Queued: s.Queued, Handled: s.Handled, Tasks: s.Tasks}
 }
 
 // ReloadScriptResult is the answer of POST /scripts/reload.
