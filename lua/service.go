@@ -35,6 +35,7 @@ type Service struct {
 	onRestore   glua.LValue // function given to tern.on_restore
 	reloading   *reload     // a reload under way (reload.go)
 	reloaded    bool        // this VM came from a reload: modules read fresh
+	tasks       int         // live tasks as last published (Context.SetTasks)
 
 	inflight     int    // request tasks (and on_shutdown) not yet ended
 	shutdownDone func() // set while shutting down, until drained
@@ -131,7 +132,10 @@ func (s *Service) Receive(c *actor.Context, m *actor.Message) {
 func (s *Service) settle() {
 	s.runReady()
 	s.drained()
-	s.c.SetTasks(len(s.threads) - len(s.free))
+	if n := len(s.threads) - len(s.free); n != s.tasks {
+		s.tasks = n
+		s.c.SetTasks(n)
+	}
 }
 
 // Stopped drops the VM; the runtime answers the Calls still owed. It does

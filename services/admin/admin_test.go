@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/internal/roottest"
 	"github.com/tern-dev/tern/internal/testutil"
 	"github.com/tern-dev/tern/names"
 	"github.com/tern-dev/tern/root"
@@ -46,30 +47,9 @@ func newEnv(t *testing.T, token string) *env {
 			t.Fatal(err)
 		}
 	}
-	log := &testutil.Buffer{}
-	rt, err := root.New(root.Config{
-		Path:            []string{filepath.Join(dir, "?.lua")},
-		LogOutput:       log,
-		ShutdownTimeout: 5 * time.Second,
-		Services:        map[string]names.Decl{"db": {Script: "db"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rt.Start(ctx); err != nil {
-		t.Fatalf("start: %v\n%s", err, log.String())
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rt.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("log:\n%s", log.String())
-		}
+	rt, log := roottest.Start(t, root.Config{
+		Path:     []string{filepath.Join(dir, "?.lua")},
+		Services: map[string]names.Decl{"db": {Script: "db"}},
 	})
 	srv, err := Start(rt, root.AdminConfig{Listen: "127.0.0.1:0", Token: token})
 	if err != nil {

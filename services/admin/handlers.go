@@ -70,17 +70,22 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	if svc, ok := s.lookup(w, r); ok {
+		writeJSON(w, http.StatusOK, view(svc))
+	}
+}
+
+// lookup finds the service {x} names, or writes the error.
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (root.Service, bool) {
 	x, err := target(r)
-	if err != nil {
-		writeErr(w, err)
-		return
+	if err == nil {
+		var svc root.Service
+		if svc, err = s.rt.Service(x); err == nil {
+			return svc, true
+		}
 	}
-	svc, err := s.rt.Service(x)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, view(svc))
+	writeErr(w, err)
+	return root.Service{}, false
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
@@ -153,14 +158,8 @@ func (s *Server) reloadScript(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) stop(w http.ResponseWriter, r *http.Request) {
-	x, err := target(r)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	svc, err := s.rt.Service(x)
-	if err != nil {
-		writeErr(w, err)
+	svc, ok := s.lookup(w, r)
+	if !ok {
 		return
 	}
 	ctx, cancel := reqContext(r)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tern-dev/tern/internal/roottest"
 	"github.com/tern-dev/tern/internal/testutil"
 	"github.com/tern-dev/tern/names"
 	"github.com/tern-dev/tern/root"
@@ -19,32 +20,10 @@ import (
 // startRT boots a runtime on testdata with no bootstrap; decl is declared.
 func startRT(t *testing.T) (*root.Runtime, *testutil.Buffer) {
 	t.Helper()
-	log := &testutil.Buffer{}
-	rt, err := root.New(root.Config{
-		Path:            []string{"testdata/?.lua"},
-		LogOutput:       log,
-		ShutdownTimeout: 5 * time.Second,
-		Services:        map[string]names.Decl{"decl": {Script: "decl"}},
+	return roottest.Start(t, root.Config{
+		Path:     []string{"testdata/?.lua"},
+		Services: map[string]names.Decl{"decl": {Script: "decl"}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rt.Start(ctx); err != nil {
-		t.Fatalf("start: %v\n%s", err, log.String())
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rt.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("log:\n%s", log.String())
-		}
-	})
-	return rt, log
 }
 
 func startConsole(t *testing.T, rt *root.Runtime, inject bool) *Server {
