@@ -21,7 +21,16 @@ type Context struct {
 	curOwed bool
 	owed    map[owedCall]struct{}
 	kept    bool // the service kept the current message
+	// deadline is when the root stops this service hard, once it is
+	// shutting down; zero when there is none.
+	deadline time.Time
 }
+
+// ShutdownDeadline is when the root will stop this service hard, during
+// its shutdown: a Shutdowner that flushes (the gate) bounds its work by
+// it. It is zero before the shutdown, or when the shutdown has no
+// deadline.
+func (c *Context) ShutdownDeadline() time.Time { return c.deadline }
 
 // Keep tells the runtime the service keeps the message it is handling
 // past the end of Receive (to Forward it later): the runtime will not

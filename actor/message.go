@@ -42,6 +42,13 @@ type Message struct {
 	Data    []byte // packed values (internal/pack format)
 	Err     error  // for Fail
 	Ctl     any    // for Control
+	// Done, when set, runs once the message is released: after the
+	// receiver handled it, or when it was dropped undelivered. A sender
+	// that must not run ahead of its receiver (the gate's reader of one
+	// connection) counts its messages in flight with it. It runs on
+	// whatever goroutine releases the message, so it must be quick and
+	// must not block.
+	Done func()
 }
 
 var msgPool = sync.Pool{New: func() any { return new(Message) }}
@@ -55,6 +62,10 @@ func (m *Message) Release() {
 	if cap(m.Data) > 64<<10 {
 		m.Data = nil // don't let one big message pin memory forever
 	}
+	done := m.Done
 	*m = Message{Data: m.Data[:0]}
 	msgPool.Put(m)
+	if done != nil {
+		done()
+	}
 }

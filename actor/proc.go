@@ -195,6 +195,9 @@ func (p *proc) shutdown(sd *pb.Shutdown, m *Message) {
 	p.state.Store(int32(ShuttingDown))
 	p.log.Info("shutting down", "reason", sd.GetReason())
 	p.shutdownFrom, p.shutdownSession = from, session
+	if ms := sd.GetDeadlineUnixMs(); ms > 0 {
+		p.ctx.deadline = time.UnixMilli(ms)
+	}
 	done := func() {
 		if p.shutdownSession != 0 {
 			p.ctx.reply(p.shutdownFrom, p.shutdownSession, nil)

@@ -19,7 +19,11 @@ func (s *System) Stop(ctx context.Context, a Addr) error {
 	session, ch := s.await()
 	defer s.outside.Delete(session)
 	m := NewMessage()
-	m.Kind, m.Session, m.Ctl = Control, session, &pb.Shutdown{Reason: "stopped"}
+	sd := &pb.Shutdown{Reason: "stopped"}
+	if d, ok := ctx.Deadline(); ok {
+		sd.DeadlineUnixMs = d.UnixMilli()
+	}
+	m.Kind, m.Session, m.Ctl = Control, session, sd
 	var err error
 	if err = s.Post(a, m); err == nil {
 		var reply *Message

@@ -2,11 +2,11 @@ package root
 
 import (
 	"fmt"
+	"github.com/tern-dev/tern/internal/suggest"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -246,7 +246,7 @@ func (cfg *Config) readLua(file string) error {
 			}
 			cfg.Workers = int(w)
 		default:
-			err = fmt.Errorf("config %s: unknown key %q%s", file, string(key), suggest(string(key), configKeys))
+			err = fmt.Errorf("config %s: unknown key %q%s", file, string(key), suggest.Key(string(key), configKeys))
 		}
 	})
 	return err
@@ -268,44 +268,6 @@ func describeValue(v glua.LValue) string {
 		return "boolean " + v.String()
 	}
 	return v.Type().String()
-}
-
-// suggest is ` (did you mean "x"?)` for the known key nearest to key, or
-// the list of known keys when none is near.
-func suggest(key string, known []string) string {
-	best, dist := "", -1
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(key), k); dist < 0 || d < dist {
-			best, dist = k, d
-		}
-	}
-	if dist >= 0 && dist <= max(2, (min(len(key), len(best))+1)/2) {
-		return fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	sorted := append([]string(nil), known...)
-	sort.Strings(sorted)
-	return "; known keys: " + strings.Join(sorted, ", ")
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // readList calls item for t[1], t[2], ... t[#t], and other for any key
@@ -361,7 +323,7 @@ func (cfg *Config) readServices(file string, v glua.LValue) error {
 				return
 			}
 			if s, ok := dk.(glua.LString); !ok || (s != "script" && s != "args") {
-				err = fmt.Errorf("config %s: services.%s: unknown key %s%s", file, name, describeValue(dk), suggest(dk.String(), serviceKeys))
+				err = fmt.Errorf("config %s: services.%s: unknown key %s%s", file, name, describeValue(dk), suggest.Key(dk.String(), serviceKeys))
 			}
 		})
 		if err != nil {

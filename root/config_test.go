@@ -1,6 +1,7 @@
 package root
 
 import (
+	"github.com/tern-dev/tern/internal/suggest"
 	"io"
 	"log/slog"
 	"os"
@@ -164,11 +165,11 @@ func TestSuggest(t *testing.T) {
 		"max_msg":          `max_message`,
 		"service":          `services`,
 	} {
-		if got := suggest(key, configKeys); got != ` (did you mean "`+want+`"?)` {
+		if got := suggest.Key(key, configKeys); got != ` (did you mean "`+want+`"?)` {
 			t.Errorf("%s: %s", key, got)
 		}
 	}
-	if got := suggest("zzzzzz", configKeys); !strings.HasPrefix(got, "; known keys: ") {
+	if got := suggest.Key("zzzzzz", configKeys); !strings.HasPrefix(got, "; known keys: ") {
 		t.Errorf("far key: %s", got)
 	}
 }

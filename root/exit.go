@@ -104,8 +104,10 @@ func (s *rootService) next(c *actor.Context) {
 		}
 		st.current = &n
 		st.timer = c.NewSession()
-		c.After(min(left, s.rt.cfg.ShutdownTimeout), st.timer)
-		c.CallControl(n.addr, &pb.Shutdown{Reason: "process shutdown"}, func(_ []any, err error) {
+		wait := min(left, s.rt.cfg.ShutdownTimeout)
+		c.After(wait, st.timer)
+		sd := &pb.Shutdown{Reason: "process shutdown", DeadlineUnixMs: time.Now().Add(wait).UnixMilli()}
+		c.CallControl(n.addr, sd, func(_ []any, err error) {
 			if st.current == nil || st.current.addr != n.addr {
 				return // too late: already stopped hard
 			}

@@ -2,6 +2,7 @@ package root
 
 import (
 	"fmt"
+	"github.com/tern-dev/tern/internal/suggest"
 	"os"
 
 	glua "github.com/yuin/gopher-lua"
@@ -86,7 +87,7 @@ func subTable(file, key string, v glua.LValue, known []string) (*glua.LTable, er
 			valid = valid || ok && string(s) == kn
 		}
 		if !valid {
-			err = fmt.Errorf("config %s: %s: unknown key %s%s", file, key, describeValue(k), suggest(k.String(), known))
+			err = fmt.Errorf("config %s: %s: unknown key %s%s", file, key, describeValue(k), suggest.Key(k.String(), known))
 		}
 	})
 	return t, err

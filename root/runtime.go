@@ -21,6 +21,7 @@ import (
 	"github.com/tern-dev/tern/internal/pack"
 	"github.com/tern-dev/tern/lua"
 	"github.com/tern-dev/tern/names"
+	"github.com/tern-dev/tern/services/gate"
 	"github.com/tern-dev/tern/services/logger"
 )
 
@@ -99,7 +100,7 @@ func New(cfg Config) (*Runtime, error) {
 		cfg:       cfg,
 		level:     level,
 		handler:   logger.NewHandler(base),
-		factories: map[string]GoFactory{},
+		factories: map[string]GoFactory{"gate": gateFactory(cfg.appDir())},
 		table:     names.NewTable(),
 		boot:      make(chan error, 1),
 		done:      make(chan struct{}),
@@ -113,6 +114,18 @@ func New(cfg Config) (*Runtime, error) {
 		MaxMessage: cfg.MaxMessage,
 	})
 	return r, nil
+}
+
+// gateFactory makes the built-in gate service (services/gate): a
+// relative static directory is found in the app directory, or else in
+// the working directory.
+func gateFactory(dir string) GoFactory {
+	return func(args []any) (actor.Service, error) {
+		if len(args) > 0 {
+			return nil, fmt.Errorf("gate: newservice takes no arguments (open the listener with a call of \"open\"), got %d", len(args))
+		}
+		return gate.New(dir), nil
+	}
 }
 
 // RegisterGo makes a Go service startable by name, from Lua

@@ -1,0 +1,4 @@
+-- config.lua of the echo example.
+return {
+	log_level = "info",
+}
