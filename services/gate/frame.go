@@ -11,10 +11,10 @@ import (
 type protocol uint8
 
 const (
-	protoLen16 protocol = iota + 1 // 2-byte big-endian length, then the bytes
-	protoLen32                     // 4-byte big-endian length, then the bytes
-	protoLine                      // the bytes, then '\n' (a '\r' before it is dropped)
-	protoWebSocket                 // one WebSocket message per frame
+	protoLen16     protocol = iota + 1 // 2-byte big-endian length, then the bytes
+	protoLen32                         // 4-byte big-endian length, then the bytes
+	protoLine                          // the bytes, then '\n' (a '\r' before it is dropped)
+	protoWebSocket                     // one WebSocket message per frame
 )
 
 var protoNames = map[string]protocol{
