@@ -69,23 +69,29 @@ func (s *rootService) begin(c *actor.Context, code int, reason string) {
 	s.next(c)
 }
 
-// order lists the services to shut down: the named ones, then the
-// anonymous ones, each the most recently started (highest handle) first.
+// order lists the services to shut down: the gates, then the named
+// ones, then the anonymous ones, each the most recently started (highest
+// handle) first. Gates go first so that the services their connections
+// talk to are still there to see them close.
 func (s *rootService) order(c *actor.Context) []target {
-	var named, anon []target
+	var gates, named, anon []target
 	for _, in := range c.System().Services() { // oldest first
 		if s.core(c, in.Addr) || in.State == actor.Stopped {
 			continue
 		}
-		if name, ok := s.rt.table.NameOf(in.Addr); ok {
+		name, isNamed := s.rt.table.NameOf(in.Addr)
+		if in.Script == gateScript {
+			gates = append(gates, target{name: in.Name, addr: in.Addr, named: isNamed})
+		} else if isNamed {
 			named = append(named, target{name: name, addr: in.Addr, named: true})
 		} else {
 			anon = append(anon, target{name: in.Name, addr: in.Addr})
 		}
 	}
+	slices.Reverse(gates)
 	slices.Reverse(named)
 	slices.Reverse(anon)
-	return append(named, anon...)
+	return slices.Concat(gates, named, anon)
 }
 
 // next asks the next service to shut down.

@@ -116,6 +116,10 @@ func New(cfg Config) (*Runtime, error) {
 	return r, nil
 }
 
+// gateScript is the Script of every gate service (lua.Runtime.Start
+// names a Go service "go:" and its registered name).
+const gateScript = "go:gate"
+
 // gateFactory makes the built-in gate service (services/gate): a
 // relative static directory is found in the app directory, or else in
 // the working directory.
