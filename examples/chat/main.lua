@@ -11,8 +11,7 @@
 --              at once through the gate (write_many)
 --
 -- The protocol: text WebSocket messages, one line each.
---   server -> client  "* welcome: join <room> <nick>"   once the agent listens:
---                                                      wait for it before sending
+--   server -> client  "* welcome: join <room> <nick>"   once the agent listens
 --   client -> server  "join <room> <nick>"             join a room (leaving the
 --                                                      one before); no spaces in
 --                                                      room or nick
@@ -37,6 +36,7 @@ tern.start(function()
 		static = "www",       -- the page, at every other path
 		max_frame = 4096,
 		idle_timeout_ms = 0,  -- a chat may be quiet: keep idle connections
+		forward_first = true, -- read nothing until the agent is there
 		watchdog = tern.self(),
 	})
 	url = "http://" .. addr .. "/"
@@ -51,29 +51,24 @@ function S.url()
 	return url
 end
 
--- The gate's events. After the forward, a connection's events go to its
--- agent; only those sent before it took effect still come here.
+-- The gate's events. With forward_first, the gate reads a connection
+-- only after its forward: every message goes to its agent, none here.
 function S.connect(id, remote)
 	agents[id] = false
-	local agent = tern.newservice("agent", gate, id, tern.self())
+	local ok, agent = pcall(tern.newservice, "agent", gate, id, tern.self())
+	if not ok then
+		tern.error("chat: no agent for connection " .. id .. ": " .. tostring(agent))
+		tern.send(gate, "close", id, "no agent")
+		agents[id] = nil
+		return
+	end
 	if agents[id] == nil then -- it disconnected meanwhile
 		tern.send(agent, "disconnect", id, "closed")
 		return
 	end
 	agents[id] = agent
 	tern.send(gate, "forward", id, agent)
-	-- The gate runs our sends in order: the welcome goes out after the
-	-- forward, so what the client sends after it goes to the agent.
 	tern.send(gate, "write", id, "* welcome: join <room> <nick>")
-end
-
-function S.message(id, line)
-	local agent = agents[id]
-	if agent then
-		pcall(tern.send, agent, "message", id, line)
-	else
-		tern.send(gate, "write", id, "! wait for the welcome line")
-	end
 end
 
 function S.disconnect(id, reason)

@@ -35,7 +35,16 @@ type conn struct {
 	ctx    context.Context // ends when the connection is killed
 	cancel context.CancelFunc
 
-	target atomic.Uint64 // who gets the events: the watchdog, or an agent
+	// Who gets the events: the watchdog, or an agent. An event is posted
+	// under postMu, which forward takes too: once the gate has handled a
+	// forward, every later event goes to the agent, and every earlier one
+	// is already in the watchdog's mailbox.
+	postMu sync.Mutex
+	target actor.Addr
+	// started is closed when the connection may be read: at once, or
+	// with forward_first, on forward or start.
+	started   chan struct{}
+	startOnce sync.Once
 
 	// Events posted and not yet handled, and the reader's wait for them
 	// to fall below the gate's bound (backpressure).
@@ -68,7 +77,11 @@ func newConn(g *Gate, nc net.Conn, ws *websocket.Conn, remote string) *conn {
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.handled = c.eventHandled
-	c.target.Store(uint64(g.opts.Watchdog))
+	c.target = g.opts.Watchdog
+	c.started = make(chan struct{})
+	if !g.opts.ForwardFirst {
+		c.start()
+	}
 	if d := g.opts.IdleTimeout; d > 0 {
 		c.idle = time.AfterFunc(d, c.idleFired)
 	}
@@ -83,7 +96,7 @@ func (c *conn) run() {
 		defer c.g.wg.Done()
 		c.write()
 	}()
-	if c.event("connect", nil) {
+	if c.event("connect", nil) && c.waitStart() {
 		if c.ws != nil {
 			c.readWS()
 		} else {
@@ -95,6 +108,27 @@ func (c *conn) run() {
 		c.idle.Stop()
 	}
 	c.g.gone(c)
+}
+
+// start lets the reader read.
+func (c *conn) start() { c.startOnce.Do(func() { close(c.started) }) }
+
+// waitStart waits until the connection may be read; false if it ended.
+func (c *conn) waitStart() bool {
+	select {
+	case <-c.started:
+		return true
+	case <-c.dead:
+		return false
+	}
+}
+
+// forward sends the connection's later events to agent, and starts it.
+func (c *conn) forward(agent actor.Addr) {
+	c.postMu.Lock()
+	c.target = agent
+	c.postMu.Unlock()
+	c.start()
 }
 
 // kill closes the connection now, with reason unless one was given
@@ -334,7 +368,6 @@ func (c *conn) event(cmd string, data []byte) bool {
 		c.blocked.Store(false)
 	}
 	for backoff := time.Millisecond; ; backoff = min(2*backoff, 100*time.Millisecond) {
-		to := actor.Addr(c.target.Load())
 		m := actor.NewMessage()
 		m.Kind, m.From, m.Cmd, m.Done = actor.Send, c.g.self, cmd, c.handled
 		m.Data = pack.AppendCount(m.Data[:0], 2)
@@ -348,7 +381,10 @@ func (c *conn) event(cmd string, data []byte) bool {
 			m.Data = pack.AppendBytes(m.Data, data)
 		}
 		c.inflight.Add(1)
+		c.postMu.Lock()
+		to := c.target
 		err := c.g.sys.Post(to, m)
+		c.postMu.Unlock()
 		if err == nil {
 			return true
 		}

@@ -137,6 +137,8 @@ func (g *Gate) command(cmd string, args []any) ([]any, error) {
 		return nil, g.closeConn(args)
 	case "forward":
 		return nil, g.forward(args)
+	case "start":
+		return nil, g.start(args)
 	case "stat":
 		return []any{g.stat()}, nil
 	case "pause", "resume":
@@ -150,7 +152,7 @@ func (g *Gate) command(cmd string, args []any) ([]any, error) {
 		}
 		return nil, nil
 	}
-	return nil, fmt.Errorf("%w %q: the gate knows open, write, write_many, close, forward, broadcast, stat, pause and resume", actor.ErrNoCommand, cmd)
+	return nil, fmt.Errorf("%w %q: the gate knows open, write, write_many, close, forward, start, broadcast, stat, pause and resume", actor.ErrNoCommand, cmd)
 }
 
 var errNotOpen = errors.New(`the gate is not open: call "open" first`)
@@ -362,7 +364,25 @@ func (g *Gate) forward(args []any) error {
 	if c == nil {
 		return fmt.Errorf("forward: no connection %d", id)
 	}
-	c.target.Store(uint64(agent))
+	c.forward(actor.Addr(agent))
+	return nil
+}
+
+// start lets the gate read a connection opened with forward_first whose
+// watchdog handles its events itself: start(id).
+func (g *Gate) start(args []any) error {
+	if len(args) != 1 {
+		return fmt.Errorf("start takes (id), got %d arguments", len(args))
+	}
+	id, err := integer(args[0], 1, 1<<53)
+	if err != nil {
+		return fmt.Errorf("start: id: %w", err)
+	}
+	c := g.conn(uint64(id))
+	if c == nil {
+		return fmt.Errorf("start: no connection %d", id)
+	}
+	c.start()
 	return nil
 }
 

@@ -23,6 +23,10 @@ type Options struct {
 	Path        string        // websocket: the HTTP path of the upgrade
 	Text        bool          // websocket: send text messages, not binary
 	Static      string        // websocket: a directory served at every other path
+	// ForwardFirst holds a connection's input until forward (or start)
+	// says who gets its events, as skynet's gate does: connect still goes
+	// to the watchdog, and no message can reach it before the agent.
+	ForwardFirst bool
 }
 
 // Defaults of the options `open` may leave out.
@@ -34,7 +38,7 @@ const (
 	DefaultPath        = "/ws"
 )
 
-var optionKeys = []string{"listen", "protocol", "watchdog", "max_conn", "max_frame", "idle_timeout_ms", "send_buffer", "path", "text", "static"}
+var optionKeys = []string{"listen", "protocol", "watchdog", "max_conn", "max_frame", "idle_timeout_ms", "send_buffer", "path", "text", "static", "forward_first"}
 
 // parseOptions reads open's table. dir is where a relative static
 // directory is found.
@@ -104,10 +108,9 @@ func (o *Options) set(k string, v any, dir string) error {
 			err = fmt.Errorf("%q must start with /", o.Path)
 		}
 	case "text":
-		var ok bool
-		if o.Text, ok = v.(bool); !ok {
-			err = fmt.Errorf("boolean expected, got %s", typeName(v))
-		}
+		o.Text, err = boolean(v)
+	case "forward_first":
+		o.ForwardFirst, err = boolean(v)
 	case "static":
 		if o.Static, err = str(v); err == nil && !filepath.IsAbs(o.Static) {
 			o.Static = filepath.Join(dir, o.Static)
@@ -116,6 +119,14 @@ func (o *Options) set(k string, v any, dir string) error {
 		return fmt.Errorf("unknown option%s", suggest.Key(k, optionKeys))
 	}
 	return err
+}
+
+func boolean(v any) (bool, error) {
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("boolean expected, got %s", typeName(v))
+	}
+	return b, nil
 }
 
 func str(v any) (string, error) {
