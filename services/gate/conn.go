@@ -507,15 +507,18 @@ func (c *conn) readWS() {
 		n := 0
 		for {
 			if n == len(buf) {
-				if n >= maxFrame+1 {
-					break
-				}
-				grown := make([]byte, min(2*len(buf), maxFrame+1))
+				// The buffer holds max_frame+2 bytes at most: the read
+				// limit (max_frame+1) reports a bigger message, when
+				// the reader asks for its byte past max_frame+1.
+				grown := make([]byte, min(2*len(buf), maxFrame+2))
 				copy(grown, buf[:n])
 				buf = grown
 			}
 			k, err := r.Read(buf[n:])
 			n += k
+			if n > maxFrame && (err == io.EOF || n > maxFrame+1) {
+				err = websocket.ErrMessageTooBig // the read limit says it first, in practice
+			}
 			if err == io.EOF {
 				break
 			}
