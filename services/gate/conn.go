@@ -30,8 +30,8 @@ type conn struct {
 	g      *Gate
 	id     uint64
 	remote string
-	nc     net.Conn        // the socket of a stream protocol
-	ws     *websocket.Conn // or the WebSocket (which owns its socket)
+	nc     net.Conn        // the socket (for a WebSocket, the one under it)
+	ws     *websocket.Conn // the WebSocket, or nil for a stream protocol
 	ctx    context.Context // ends when the connection is killed
 	cancel context.CancelFunc
 
@@ -147,10 +147,13 @@ func (c *conn) kill(reason string) {
 	close(c.dead)
 	c.mu.Unlock()
 	c.cancel()
+	// A WebSocket's socket is closed first: CloseNow during a close
+	// handshake (finish) would wait for the handshake, not end it.
+	if c.nc != nil {
+		_ = c.nc.Close()
+	}
 	if c.ws != nil {
 		_ = c.ws.CloseNow()
-	} else {
-		_ = c.nc.Close()
 	}
 }
 

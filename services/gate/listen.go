@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -159,6 +160,11 @@ func (g *Gate) serveHTTP() {
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		// The upgrade keeps the socket under the WebSocket, to close it
+		// hard.
+		ConnContext: func(ctx context.Context, nc net.Conn) context.Context {
+			return context.WithValue(ctx, socketKey{}, nc)
+		},
 	}
 	_ = g.srv.Serve(g.acc)
 }
@@ -176,7 +182,8 @@ func (g *Gate) upgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(int64(g.opts.MaxFrame))
-	c := newConn(g, nil, ws, r.RemoteAddr)
+	nc, _ := r.Context().Value(socketKey{}).(net.Conn)
+	c := newConn(g, nc, ws, r.RemoteAddr)
 	if !g.add(c) {
 		_ = ws.CloseNow()
 		return
@@ -185,6 +192,9 @@ func (g *Gate) upgrade(w http.ResponseWriter, r *http.Request) {
 	defer g.wg.Done()
 	c.run()
 }
+
+// socketKey is the request context's key of the connection's socket.
+type socketKey struct{}
 
 type remoteAddr string
 
