@@ -65,6 +65,9 @@ var errTimeout = errors.New("round trip timed out")
 // its echo; it allocates nothing for the stream framings.
 type client interface {
 	roundTrip(seq uint64) error
+	// alive says, without blocking, whether an idle connection is still
+	// open: the server has not closed it.
+	alive() bool
 	close()
 }
 
@@ -129,6 +132,8 @@ func newStreamClient(conn net.Conn, proto string, size int, timeout time.Duratio
 }
 
 func (c *streamClient) close() { c.conn.Close() }
+
+func (c *streamClient) alive() bool { return connAlive(c.conn) }
 
 func (c *streamClient) roundTrip(seq uint64) error {
 	fillPayload(c.payload, seq)
@@ -229,6 +234,11 @@ func newWSClient(c *websocket.Conn, size int, timeout time.Duration) *wsClient {
 	w.timer.Stop()
 	return w
 }
+
+// alive is true: coder/websocket has no read that does not block but
+// with a context, whose end closes the connection. The handshake at
+// least showed that the server took it.
+func (w *wsClient) alive() bool { return true }
 
 func (w *wsClient) close() {
 	w.timer.Stop()

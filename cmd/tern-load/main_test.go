@@ -85,8 +85,13 @@ func startServer(t *testing.T, handle func(net.Conn)) string {
 // of its result line (key=value) and its stderr.
 func tern(t *testing.T, args ...string) (int, map[string]string, string) {
 	t.Helper()
+	return ternCtx(t, context.Background(), args...)
+}
+
+func ternCtx(t *testing.T, ctx context.Context, args ...string) (int, map[string]string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := realMain(context.Background(), args, &out, &errb)
+	code := realMain(ctx, args, &out, &errb)
 	fields := map[string]string{}
 	for _, f := range strings.Fields(out.String()) {
 		if k, v, ok := strings.Cut(f, "="); ok {
@@ -290,10 +295,32 @@ func TestIdle(t *testing.T) {
 			t.Parallel()
 			addr := startEcho(t, proto)
 			code, f, _ := tern(t, "run", "-addr", addr, "-proto", proto, "-idle", "50", "-hold", "10ms")
-			if code != 0 || atoi(t, f, "idle_conns") != 50 {
-				t.Errorf("exit %d, fields %v: want 0, idle_conns=50", code, f)
+			if code != 0 || atoi(t, f, "idle_conns") != 50 || atoi(t, f, "idle_alive") != 50 {
+				t.Errorf("exit %d, fields %v: want 0, idle_conns=50, idle_alive=50", code, f)
 			}
 		})
+	}
+}
+
+// A server that closes what it accepts: connected, but not alive. The
+// hold ends (the context's end) once the server has closed all three.
+func TestIdleClosedByServer(t *testing.T) {
+	closed := make(chan struct{}, 3)
+	addr := startServer(t, func(c net.Conn) { c.Close(); closed <- struct{}{} })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for range 3 {
+			<-closed
+		}
+		cancel()
+	}()
+	code, f, stderr := ternCtx(t, ctx, "run", "-addr", addr, "-proto", "len16", "-idle", "3", "-hold", "10s")
+	if code != 1 || atoi(t, f, "idle_conns") != 3 || atoi(t, f, "idle_alive") != 0 {
+		t.Errorf("exit %d, fields %v: want 1, idle_conns=3, idle_alive=0", code, f)
+	}
+	if !strings.Contains(stderr, "closed by the server") {
+		t.Errorf("stderr %q", stderr)
 	}
 }
 

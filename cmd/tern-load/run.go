@@ -195,14 +195,16 @@ func closeAll(clients []client) {
 	}
 }
 
-// runIdle holds cfg.idle connections that send nothing.
+// runIdle holds cfg.idle connections that send nothing: it prints
+// idle_conns=N once they are connected, and after -hold idle_alive=M,
+// those the server has not closed (stream framings; websocket counts
+// the connected ones).
 func runIdle(ctx context.Context, cfg *runConfig, stdout, stderr io.Writer) int {
 	fails := &failures{w: stderr}
 	clients, failed := dialAll(ctx, cfg, cfg.idle, fails)
 	defer closeAll(clients)
 	fmt.Fprintf(stdout, "idle_conns=%d\n", cfg.idle-failed)
 	if failed > 0 {
-		fails.flush()
 		fmt.Fprintf(stderr, "tern-load: %d of %d connections failed\n", failed, cfg.idle)
 	}
 	t := time.NewTimer(cfg.hold)
@@ -211,7 +213,22 @@ func runIdle(ctx context.Context, cfg *runConfig, stdout, stderr io.Writer) int 
 	case <-ctx.Done():
 		t.Stop()
 	}
-	if failed > 0 {
+	// a server past its connection limit may take a connection and
+	// close it at once: count those still open at the end
+	alive := 0
+	for i, c := range clients {
+		if c == nil {
+			continue
+		}
+		if c.alive() {
+			alive++
+		} else {
+			fails.report("conn %d: %s: closed by the server while held", i, target(cfg))
+		}
+	}
+	fails.flush()
+	fmt.Fprintf(stdout, "idle_alive=%d\n", alive)
+	if failed > 0 || alive < cfg.idle-failed {
 		return 1
 	}
 	return 0
@@ -324,15 +341,16 @@ func runLoad(ctx context.Context, cfg *runConfig, stderr io.Writer) *result {
 	return res
 }
 
-// loop is the closed loop: a round trip at a time until stop. A round
+// loop is the closed loop: a round trip at a time until stop (at least
+// one). A round
 // trip is measured when it ends inside [winStart, winEnd) from start.
 // A mismatch is counted and the loop goes on (the framing held); any
 // other error ends it (and is not one when forced: runLoad closed the
 // connection under a loop stuck at the end).
 func (w *worker) loop(start time.Time, winStart, winEnd time.Duration, stop, forced *atomic.Bool) {
-	var seq uint64
-	for !stop.Load() {
-		seq++
+	// at least one round trip, however soon the stop: each connection
+	// is tried
+	for seq := uint64(1); seq == 1 || !stop.Load(); seq++ {
 		t0 := time.Now()
 		err := w.c.roundTrip(seq)
 		t1 := time.Now()
