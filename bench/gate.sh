@@ -201,17 +201,21 @@ if ((IDLE > 0)); then
 		log "$label: $server"
 		start_server "$server"
 		before=$(rss_mb "$SERVER_PID")
+		# a file of its own, there before the background job starts:
+		# its redirection is done in the child, later
+		out="$TMP/idle-$server.out"
+		: >"$out"
 		"$TMP/tern-load" run -addr "127.0.0.1:$(port_of "$server")" -proto "$PROTO" \
-			-idle "$IDLE" -hold "$HOLD" >"$TMP/idle.out" 2>>"$TMP/load.err" &
+			-idle "$IDLE" -hold "$HOLD" >>"$out" 2>>"$TMP/load.err" &
 		LOAD_PID=$!
 		# idle_conns comes once all are connected: at most the 60 s
 		# -connect-timeout of tern-load
 		for ((i = 0; i < 1400; i++)); do
-			grep -q '^idle_conns=' "$TMP/idle.out" && break
+			grep -q '^idle_conns=' "$out" && break
 			kill -0 "$LOAD_PID" 2>/dev/null || break
 			sleep 0.05
 		done
-		if ! grep -q '^idle_conns=' "$TMP/idle.out"; then
+		if ! grep -q '^idle_conns=' "$out"; then
 			log "$server: tern-load printed no idle_conns"
 			FAILED=1
 		fi
@@ -223,7 +227,7 @@ if ((IDLE > 0)); then
 		fi
 		LOAD_PID=
 		stop_server
-		echo "$server ${label}_rss_mb=$rss rss_before_mb=$before $(paste -sd ' ' "$TMP/idle.out")"
+		echo "$server ${label}_rss_mb=$rss rss_before_mb=$before $(paste -sd ' ' "$out")"
 	done
 fi
 
