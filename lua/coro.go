@@ -48,6 +48,7 @@ var nop = &glua.LFunction{IsG: true, GFunction: func(*glua.LState) int { return 
 // coroutines apart (isPcallCo).
 func (s *Service) startLoop(L *glua.LState) *glua.LState {
 	th, _ := L.NewThread()
+	patchStack(th)
 	L.Resume(th, s.body, nop)
 	return th
 }
@@ -207,6 +208,7 @@ const maxFreeTasks = 32
 func (s *Service) putTask(c *coro) {
 	c.from, c.session, c.cmd, c.boot, c.request, c.deferred, c.trace, c.onEnd = 0, 0, "", false, false, false, "", nil
 	if len(s.free) < maxFreeTasks {
+		shrinkStack(c.th)
 		s.free = append(s.free, c)
 		return
 	}

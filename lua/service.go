@@ -51,6 +51,9 @@ type Service struct {
 	ready   []readyTask           // forks and wakeups, run after the current message
 	scratch []glua.LValue
 	vm      *vmState // xpcall and require bookkeeping, made on first use (coapi.go)
+
+	nest       int // resumes from Go under way: pcall, xpcall, coroutine.resume (nest.go)
+	nestFrames int // the Lua frames of the coroutines they nest in
 }
 
 type readyTask struct {

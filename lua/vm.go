@@ -23,13 +23,14 @@ var prelude = sync.OnceValues(func() (*glua.FunctionProto, error) {
 // 166 KB per state (and per coroutine, which is a state too). The
 // registry (the value stack) starts small and grows, instead of failing
 // with "registry overflow" on a big table.concat; the call stack grows in
-// segments. Never set a memory limit with SetMx: it calls os.Exit.
+// segments, which patchStack lets grow past CallStackSize up to
+// MaxCallDepth (guards.go). Never set a memory limit with SetMx: it calls os.Exit.
 var vmOptions = glua.Options{
 	SkipOpenLibs:        true,
 	RegistrySize:        128, // gopher-lua's minimum: below it, the 5120 default
-	RegistryMaxSize:     1 << 20,
+	RegistryMaxSize:     1 << 22, // 64 MiB: deep recursion, MaxUnpack values
 	RegistryGrowStep:    128,
-	CallStackSize:       256,
+	CallStackSize:       64, // grown on demand (guards.go)
 	MinimizeStackMemory: true,
 }
 
@@ -96,6 +97,12 @@ var sharedLibs = sync.OnceValues(func() (map[string]libTable, *glua.LTable) {
 			lib.fields = kept
 		}
 		libs[o.name] = lib
+	}
+	// Linear in the stack's depth (traceback.go, guards.go).
+	libs[glua.DebugLibName].fields["traceback"] = L.NewFunction(lTraceback)
+	libs[glua.BaseLibName].fields["unpack"] = L.NewFunction(lUnpack)
+	if _, ok := libs[glua.TabLibName].fields["unpack"]; ok {
+		libs[glua.TabLibName].fields["unpack"] = libs[glua.BaseLibName].fields["unpack"]
 	}
 	// Replaced by the prelude and require.go, or of no use in a service.
 	base := libs[glua.BaseLibName].fields
@@ -275,6 +282,8 @@ var sharedRaw = sync.OnceValue(func() *glua.LTable {
 	for _, name := range []string{"create", "resume", "status", "running", "yield"} {
 		raw.RawSetString("co_"+name, sharedFunc(glua.CoroutineLibName, name))
 	}
+	// Resumes are counted (nest.go).
+	raw.RawSetString("co_resume", template().NewFunction(func(L *glua.LState) int { return lCoResume(serviceOf(L), L) }))
 	// The Go functions of the tern module live in one shared table behind
 	// a protected metatable: each VM's tern table holds only its Lua
 	// wrappers, which keeps an idle VM small.
@@ -315,6 +324,7 @@ func (s *Service) newVM(chunk *glua.FunctionProto) error {
 		return fmt.Errorf("prelude: %w", err)
 	}
 	L := glua.NewState(vmOptions)
+	patchStack(L) // grows past CallStackSize on demand (guards.go)
 	s.L = L
 	// gopher-lua presizes the globals and registry tables, and L.NewTable
 	// gives 32 array and 32 hash slots: about 2 KB a table. Right-sized

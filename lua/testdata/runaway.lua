@@ -1,0 +1,184 @@
+-- runaway: scripts that recurse, nest pcalls or unpack without bound.
+-- Each must end in an error naming the limit, never a crash or a stall.
+local tern = require "tern"
+local S = {}
+
+local function depth(n)
+	if n == 0 then
+		return 0
+	end
+	return 1 + depth(n - 1) -- not a tail call
+end
+
+-- recurse(n): n Lua frames deep.
+function S.recurse(n)
+	return depth(n)
+end
+
+-- recurse_pcall(n): the same, caught: the error message.
+function S.recurse_pcall(n)
+	local ok, err = pcall(depth, n)
+	return ok, tostring(err)
+end
+
+-- unpack(n): how many values unpack(t, 1, n) gives.
+function S.unpack(n)
+	return select("#", unpack({}, 1, n))
+end
+
+function S.table_unpack(n)
+	return select("#", table.unpack({}, 1, n))
+end
+
+-- unpack_sum(n): unpack of a real table of n values.
+function S.unpack_sum(n)
+	local t = {}
+	for i = 1, n do
+		t[i] = i
+	end
+	local function sum(...)
+		local s = 0
+		for i = 1, select("#", ...) do
+			s = s + (select(i, ...))
+		end
+		return s
+	end
+	local a, b = unpack(t, 1, n)
+	return a, b, select("#", unpack(t, 1, n))
+end
+
+-- pcalls(n): pcall nested in pcall, n deep; each level passes the
+-- error of the level below up. Returns the depth reached and what the
+-- bottom gave.
+function S.pcalls(n)
+	local d = 0
+	local function f()
+		d = d + 1
+		if d >= n then
+			return "bottom"
+		end
+		local ok, res = pcall(f)
+		if not ok then
+			error(res, 0)
+		end
+		return res
+	end
+	local ok, res = pcall(f)
+	return ok, tostring(res), d
+end
+
+-- pcall_forever: pcall(f) in f, errors ignored: the old crash.
+function S.pcall_forever()
+	local d = 0
+	local function f()
+		d = d + 1
+		pcall(f)
+	end
+	f()
+	return d
+end
+
+-- xpcalls: the same with xpcall and a handler.
+function S.xpcall_forever()
+	local d, last = 0, nil
+	local function f()
+		d = d + 1
+		local ok, err = xpcall(f, function(e)
+			return e
+		end)
+		if not ok and not last then
+			last = err
+		end
+	end
+	f()
+	return d, tostring(last)
+end
+
+-- resumes: coroutine.resume nested without bound.
+function S.resume_forever()
+	local d, last = 0, nil
+	local function f()
+		d = d + 1
+		local ok, err = coroutine.resume(coroutine.create(f))
+		if not ok and not last then
+			last = err
+		end
+	end
+	f()
+	return d, tostring(last)
+end
+
+-- index_forever: an __index function that indexes again.
+function S.index_forever()
+	local t = setmetatable({}, {})
+	getmetatable(t).__index = function(t, k)
+		return t[k]
+	end
+	local ok, err = pcall(function()
+		return t.x
+	end)
+	return ok, tostring(err)
+end
+
+-- tostring_forever: __tostring that calls tostring on itself.
+function S.tostring_forever()
+	local t = setmetatable({}, {})
+	getmetatable(t).__tostring = function(x)
+		return tostring(x)
+	end
+	local ok, err = pcall(tostring, t)
+	return ok, tostring(err)
+end
+
+-- sort_forever: a comparator that sorts again.
+function S.sort_forever()
+	local cmp
+	cmp = function(a, b)
+		table.sort({ 2, 1 }, cmp)
+		return a < b
+	end
+	local ok, err = pcall(table.sort, { 2, 1 }, cmp)
+	return ok, tostring(err)
+end
+
+-- mixed: pcall inside __index recursion.
+function S.mixed_forever()
+	local t = setmetatable({}, {})
+	getmetatable(t).__index = function(t, k)
+		local ok, v = pcall(function()
+			return t[k]
+		end)
+		if not ok then
+			error(v, 0)
+		end
+		return v
+	end
+	local ok, err = pcall(function()
+		return t.x
+	end)
+	return ok, tostring(err)
+end
+
+-- traceback(n): debug.traceback n frames deep.
+function S.traceback(n)
+	local function f(k)
+		if k == 0 then
+			return debug.traceback("here")
+		end
+		local s = f(k - 1)
+		return s
+	end
+	return f(n)
+end
+
+-- sleep(ms): a handler that sleeps (the task cap).
+function S.sleep(ms)
+	tern.sleep(ms)
+	return "slept"
+end
+
+function S.ping()
+	return "pong"
+end
+
+return S
