@@ -27,7 +27,7 @@ var prelude = sync.OnceValues(func() (*glua.FunctionProto, error) {
 // MaxCallDepth (guards.go). Never set a memory limit with SetMx: it calls os.Exit.
 var vmOptions = glua.Options{
 	SkipOpenLibs:        true,
-	RegistrySize:        128, // gopher-lua's minimum: below it, the 5120 default
+	RegistrySize:        128,     // gopher-lua's minimum: below it, the 5120 default
 	RegistryMaxSize:     1 << 22, // 64 MiB: deep recursion, MaxUnpack values
 	RegistryGrowStep:    128,
 	CallStackSize:       64, // grown on demand (guards.go)
