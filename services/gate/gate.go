@@ -210,11 +210,11 @@ func (g *Gate) add(c *conn) bool {
 
 // gone takes an ended connection out, and tells its service.
 func (g *Gate) gone(c *conn) {
-	c.event("disconnect", nil)
 	g.mu.Lock()
 	delete(g.conns, c.id)
 	last := len(g.conns) == 0
 	g.mu.Unlock()
+	c.event("disconnect", nil)
 	if last && g.draining.Load() {
 		m := actor.NewMessage()
 		m.Kind, m.Ctl = actor.Control, goneMsg{}
@@ -259,19 +259,19 @@ func (g *Gate) writeMany(data []byte) error {
 		return fmt.Errorf("write_many: argument 1 must be a list of connection ids, got %v", kindOf(k, err))
 	}
 	g.ids = g.ids[:0]
-	for {
+	for i, n := 0, r.ArrayLen(); i < n; i++ {
 		k, err := r.Next()
 		if err != nil {
 			return err
 		}
-		if k == pack.KindEnd {
-			break
-		}
-		id, err := idValue(&r, k, fmt.Sprintf("ids[%d]", len(g.ids)+1))
+		id, err := idValue(&r, k, fmt.Sprintf("ids[%d]", i+1))
 		if err != nil {
 			return fmt.Errorf("write_many: %w", err)
 		}
 		g.ids = append(g.ids, id)
+	}
+	if k, err := r.Next(); err != nil || k != pack.KindEnd {
+		return fmt.Errorf("write_many: argument 1 must be a plain list of connection ids, without other keys")
 	}
 	frame, err := g.readFrame(&r)
 	if err != nil {

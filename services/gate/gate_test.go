@@ -504,6 +504,7 @@ func TestBadCommands(t *testing.T) {
 		{"write a newline", h.gate, "write", []any{id, "a\nb"}, []string{"a line frame may not hold a newline"}},
 		{"write_many not a list", h.gate, "write_many", []any{id, "data"}, []string{"write_many: argument 1 must be a list of connection ids, got a number"}},
 		{"write_many bad id", h.gate, "write_many", []any{[]any{id, "x"}, "data"}, []string{"ids[2] must be a connection id"}},
+		{"write_many with keys", h.gate, "write_many", []any{map[any]any{int64(1): id, "x": int64(3)}, "data"}, []string{"write_many: argument 1 must be a plain list of connection ids"}},
 		{"broadcast a table", h.gate, "broadcast", []any{[]any{1}}, []string{"data must be a string, got a table"}},
 		{"unknown command", h.gate, "wrte", []any{id, "x"}, []string{`"wrte"`, "the gate knows open, write"}},
 		{"close bad id", h.gate, "close", []any{"x"}, []string{"close: id: number expected, got string"}},
