@@ -29,6 +29,11 @@ type Config struct {
 	// arguments); 0 means DefaultMaxMessage. Past it, the send raises
 	// "message too large" naming where the cap was hit.
 	MaxMessage int
+	// MaxTasks caps the tasks a service has under way (running or
+	// suspended in a blocking call); 0 means DefaultMaxTasks. At the cap,
+	// a new request fails at once with ErrOverloaded (a send is dropped,
+	// with a warning).
+	MaxTasks int
 }
 
 // DefaultMaxMessage is the cap on a message's packed size when
@@ -48,6 +53,8 @@ type Runtime struct {
 	protos    protoCache
 	// maxMessage is Config.MaxMessage, or DefaultMaxMessage.
 	maxMessage int
+	// maxTasks is Config.MaxTasks, or DefaultMaxTasks.
+	maxTasks int
 
 	names  actor.Addr                      // the name service, if any
 	lookup func(string) (actor.Addr, bool) // its table, read directly
@@ -92,7 +99,11 @@ func New(sys *actor.System, cfg Config) *Runtime {
 	if maxMessage <= 0 {
 		maxMessage = DefaultMaxMessage
 	}
-	return &Runtime{sys: sys, path: path, shutdown: cfg.Shutdown, goService: cfg.GoService, maxMessage: maxMessage}
+	maxTasks := cfg.MaxTasks
+	if maxTasks <= 0 {
+		maxTasks = DefaultMaxTasks
+	}
+	return &Runtime{sys: sys, path: path, shutdown: cfg.Shutdown, goService: cfg.GoService, maxMessage: maxMessage, maxTasks: maxTasks}
 }
 
 // service makes a Service for the script at path (absolute), with packed

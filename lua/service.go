@@ -169,6 +169,9 @@ func (s *Service) request(m *actor.Message) {
 		}
 		return
 	}
+	if s.overloaded(m) {
+		return
+	}
 	args, err := unpackLAppend(s.L, append(s.scratch[:0], f), m.Data)
 	if err != nil {
 		if m.Kind == actor.Call {

@@ -38,6 +38,7 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long each service, and the whole shutdown, may take
 	MaxMessage      int           // the largest packed message, in bytes; 0 is DefaultMaxMessage
 	Workers         int           // workers that run services; 0 is GOMAXPROCS
+	MaxTasks        int           // tasks a Lua service may have under way; 0 is lua.DefaultMaxTasks
 	Admin           AdminConfig   // the admin HTTP API, off when Listen is ""
 	Console         ConsoleConfig // the debug console, off when Listen is ""
 	// Services are declared by name: each starts on the first lookup of
@@ -67,10 +68,11 @@ const (
 	MaxShutdownTimeout = 24 * time.Hour // shutdown_timeout, at most a day
 	MaxMaxMessage      = 1 << 40        // max_message, at most 1 TiB
 	MaxWorkers         = 1024           // workers, at most
+	MaxMaxTasks        = 1 << 30        // max_tasks, at most
 )
 
 // configKeys are config.lua's keys.
-var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout", "max_message", "workers", "services", "admin", "console"}
+var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout", "max_message", "max_tasks", "workers", "services", "admin", "console"}
 
 // Load reads the configuration for `tern run path`: path is a bootstrap
 // script, or a directory holding main.lua and an optional config.lua.
@@ -233,6 +235,14 @@ func (cfg *Config) readLua(file string) error {
 				return
 			}
 			cfg.MaxMessage = int(b)
+		case "max_tasks":
+			n, ok := v.(glua.LNumber)
+			m := float64(n)
+			if !ok || math.IsNaN(m) || m < 1 || m > MaxMaxTasks || m != math.Trunc(m) {
+				err = bad("max_tasks", fmt.Sprintf("a whole number of tasks from 1 to %d", int64(MaxMaxTasks)), v)
+				return
+			}
+			cfg.MaxTasks = int(m)
 		case "admin":
 			err = cfg.readAdmin(file, v)
 		case "console":

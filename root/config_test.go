@@ -127,7 +127,7 @@ func TestLogger(t *testing.T) {
 func TestLoadRejects(t *testing.T) {
 	for dir, want := range map[string]string{
 		"unknownkey":      `unknown key "log_levl" (did you mean "log_level"?)`,
-		"farkey":          `unknown key "colour"; known keys: admin, console, log_format, log_level, max_message, path, services, shutdown_timeout, workers`,
+		"farkey":          `unknown key "colour"; known keys: admin, console, log_format, log_level, max_message, max_tasks, path, services, shutdown_timeout, workers`,
 		"numkey":          `keys must be names`,
 		"pathentry":       `path[2] must be a string, not number 3`,
 		"pathkey":         `path must be a string or a list of strings; it has the key string "extra"`,
@@ -171,5 +171,47 @@ func TestSuggest(t *testing.T) {
 	}
 	if got := suggest.Key("zzzzzz", configKeys); !strings.HasPrefix(got, "; known keys: ") {
 		t.Errorf("far key: %s", got)
+	}
+}
+
+// max_tasks: a whole number of tasks from 1 to MaxMaxTasks; anything else
+// is rejected naming the key. Left out, it is 0 (lua.DefaultMaxTasks).
+func TestLoadMaxTasks(t *testing.T) {
+	load := func(conf string) (Config, error) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "main.lua"), []byte("return {}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "config.lua"), []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return Load(dir)
+	}
+	cfg, err := load("return { max_tasks = 100 }")
+	if err != nil || cfg.MaxTasks != 100 {
+		t.Fatalf("max_tasks = 100: %d %v", cfg.MaxTasks, err)
+	}
+	cfg, err = load("return {}")
+	if err != nil || cfg.MaxTasks != 0 {
+		t.Fatalf("no max_tasks: %d %v", cfg.MaxTasks, err)
+	}
+	const msg = "max_tasks must be a whole number of tasks from 1 to 1073741824, not "
+	for v, want := range map[string]string{
+		"0":      msg + "number 0",
+		"-5":     msg + "number -5",
+		"2.5":    msg + "number 2.5",
+		"0/0":    msg + "number NaN",
+		"1e300":  msg + "number 1e+300",
+		`"100"`:  msg + `string "100"`,
+		"true":   msg + "boolean true",
+		"2^30+1": msg + "number 1073741825",
+	} {
+		_, err := load("return { max_tasks = " + v + " }")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("max_tasks = %s: %v\n want %q", v, err, want)
+		}
+	}
+	if _, err := New(Config{MaxTasks: -1}); err == nil || !strings.Contains(err.Error(), "MaxTasks") {
+		t.Errorf("negative MaxTasks: %v", err)
 	}
 }

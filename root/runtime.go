@@ -84,6 +84,9 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.MaxMessage < 0 {
 		return nil, fmt.Errorf("root: MaxMessage must be a positive number of bytes, not %d", cfg.MaxMessage)
 	}
+	if cfg.MaxTasks < 0 {
+		return nil, fmt.Errorf("root: MaxTasks must be a positive number of tasks, not %d", cfg.MaxTasks)
+	}
 	if err := cfg.absolute(); err != nil {
 		return nil, fmt.Errorf("root: %w", err)
 	}
@@ -112,6 +115,7 @@ func New(cfg Config) (*Runtime, error) {
 		Shutdown:   r.shutdownCode,
 		GoService:  r.goService,
 		MaxMessage: cfg.MaxMessage,
+		MaxTasks:   cfg.MaxTasks,
 	})
 	return r, nil
 }

@@ -26,10 +26,6 @@ function S.unpack(n)
 	return select("#", unpack({}, 1, n))
 end
 
-function S.table_unpack(n)
-	return select("#", table.unpack({}, 1, n))
-end
-
 -- unpack_sum(n): unpack of a real table of n values.
 function S.unpack_sum(n)
 	local t = {}
@@ -175,6 +171,19 @@ end
 function S.sleep(ms)
 	tern.sleep(ms)
 	return "slept"
+end
+
+-- flood(addr, n, ms): n sends of sleep(ms) to addr.
+function S.flood(addr, n, ms)
+	for _ = 1, n do
+		tern.send(addr, "sleep", ms)
+	end
+end
+
+-- call_sleep(addr, ms): a call of sleep(ms) to addr, caught.
+function S.call_sleep(addr, ms)
+	local ok, err = pcall(tern.call, addr, "sleep", ms)
+	return ok, tostring(err)
 end
 
 function S.ping()
