@@ -109,6 +109,22 @@ func TestUnpackLimit(t *testing.T) {
 			t.Errorf("unpack %g took %v", n, d)
 		}
 	}
+	// string.rep past lua.MaxStringRep raises too (it asked Go for the
+	// memory, which kills the process when refused).
+	if res := e.call(t, a, "rep", "ab", 3); res[0] != int64(6) || res[1] != int64(6) {
+		t.Errorf("rep ab 3: %v", res)
+	}
+	if res := e.call(t, a, "rep", "ab", -1); res[0] != int64(0) {
+		t.Errorf("rep ab -1: %v", res)
+	}
+	for _, n := range []float64{1e10, 1e18, 1e300} {
+		res := e.call(t, a, "rep", "ab", n)
+		for _, r := range res {
+			if s, _ := r.(string); !strings.Contains(s, "resulting string too large") || !strings.Contains(s, "runaway.lua:") {
+				t.Errorf("rep ab %g: %v", n, res)
+			}
+		}
+	}
 	if res := e.call(t, a, "ping"); res[0] != "pong" {
 		t.Fatalf("ping: %v", res)
 	}

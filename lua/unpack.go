@@ -2,6 +2,7 @@ package lua
 
 import (
 	"math"
+	"strings"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -44,4 +45,25 @@ func reserve(L *glua.LState, n int) {
 	array := make([]glua.LValue, size)
 	copy(array, rg.array[:rg.top])
 	rg.array = array
+}
+
+// MaxStringRep is the longest string string.rep makes: 1 GiB. Past it,
+// string.rep raises "resulting string too large" at once, instead of
+// asking Go for the memory (which, refused, kills the process).
+const MaxStringRep = 1 << 30
+
+// lStringRep is string.rep(s, n).
+func lStringRep(L *glua.LState) int {
+	str := L.CheckString(1)
+	n := float64(L.CheckNumber(2))
+	if math.IsNaN(n) || n < 1 || str == "" {
+		L.Push(glua.LString(""))
+		return 1
+	}
+	n = math.Trunc(n)
+	if n*float64(len(str)) > MaxStringRep {
+		L.RaiseError("resulting string too large (%.14g bytes; at most %d)", n*float64(len(str)), MaxStringRep)
+	}
+	L.Push(glua.LString(strings.Repeat(str, int(n))))
+	return 1
 }

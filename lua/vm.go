@@ -101,6 +101,7 @@ var sharedLibs = sync.OnceValues(func() (map[string]libTable, *glua.LTable) {
 	// Linear in the stack's depth (traceback.go, guards.go).
 	libs[glua.DebugLibName].fields["traceback"] = L.NewFunction(lTraceback)
 	libs[glua.BaseLibName].fields["unpack"] = L.NewFunction(lUnpack)
+	libs[glua.StringLibName].fields["rep"] = L.NewFunction(lStringRep)
 	if _, ok := libs[glua.TabLibName].fields["unpack"]; ok {
 		libs[glua.TabLibName].fields["unpack"] = libs[glua.BaseLibName].fields["unpack"]
 	}

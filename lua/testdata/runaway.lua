@@ -167,6 +167,15 @@ function S.traceback(n)
 	return f(n)
 end
 
+-- rep(s, n): string.rep's length, caught; and the method form.
+function S.rep(s, n)
+	local ok, r = pcall(string.rep, s, n)
+	local ok2, r2 = pcall(function()
+		return s:rep(n)
+	end)
+	return ok and #r or r, ok2 and #r2 or r2
+end
+
 -- sleep(ms): a handler that sleeps (the task cap).
 function S.sleep(ms)
 	tern.sleep(ms)
