@@ -5,13 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/tern-dev/tern/internal/roottest"
-	"github.com/tern-dev/tern/root"
 )
 
 // The watchdog takes its time to start each agent; with forward_first, a
@@ -52,13 +47,7 @@ return {
 `
 
 func TestForwardFirstHoldsInputForTheAgent(t *testing.T) {
-	dir := t.TempDir()
-	for name, src := range map[string]string{"main.lua": forwardFirstMain, "agent.lua": forwardFirstAgent} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rt, _ := roottest.Start(t, root.Config{Bootstrap: filepath.Join(dir, "main.lua"), LogLevel: "warn"})
+	rt := bootScripts(t, map[string]string{"main.lua": forwardFirstMain, "agent.lua": forwardFirstAgent})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	info, err := rt.Call(ctx, "ff", "info")

@@ -11,6 +11,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -437,4 +439,18 @@ func (c *client) closed() error {
 		return err
 	}
 	return nil
+}
+
+// bootScripts writes the Lua scripts files (name -> source) into a fresh
+// directory and boots a runtime on its main.lua, logging at warn.
+func bootScripts(t *testing.T, files map[string]string) *root.Runtime {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rt, _ := roottest.Start(t, root.Config{Bootstrap: filepath.Join(dir, "main.lua"), LogLevel: "warn"})
+	return rt
 }

@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/tern-dev/tern/actor"
-	"github.com/tern-dev/tern/internal/roottest"
-	"github.com/tern-dev/tern/root"
 )
 
 // slowWatchdog spends about a millisecond of CPU on every frame.
@@ -40,12 +36,7 @@ return S
 // TCP: the gate stops reading it while its events wait, so the service's
 // queue stays short and the client's writes block.
 func TestFastReaderIsHeldBackByTCP(t *testing.T) {
-	dir := t.TempDir()
-	main := filepath.Join(dir, "main.lua")
-	if err := os.WriteFile(main, []byte(slowWatchdog), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rt, _ := roottest.Start(t, root.Config{Bootstrap: main, LogLevel: "warn"})
+	rt := bootScripts(t, map[string]string{"main.lua": slowWatchdog})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	info, err := rt.Call(ctx, "slow", "info")
