@@ -120,6 +120,7 @@ func (s *Service) userHook(L *glua.LState) {
 // pcall; with none (a handler that ended in "return tern.call(...)", a
 // tail call, leaves no frame of its own), no position.
 func (s *Service) relocate(L *glua.LState, obj glua.LValue) glua.LValue {
+	obj = namedLimit(obj) // guards.go
 	msg, ok := obj.(glua.LString)
 	if !ok || !strings.HasPrefix(string(msg), preludeName+":") {
 		return obj

@@ -3,6 +3,7 @@ package lua
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
@@ -234,4 +235,14 @@ func shrinkStack(L *glua.LState) {
 func callDepth(L *glua.LState) int {
 	cs := stackOf(L)
 	return int(cs.segIdx)*framesPerSegment + int(cs.segSp)
+}
+
+// namedLimit adds the limit to gopher-lua's own "registry overflow": the
+// value stack of a coroutine (locals, arguments, results of every frame)
+// holds at most vmOptions.RegistryMaxSize values.
+func namedLimit(obj glua.LValue) glua.LValue {
+	if msg, ok := obj.(glua.LString); ok && strings.HasSuffix(string(msg), "registry overflow") {
+		return msg + glua.LString(fmt.Sprintf(" (a coroutine's value stack holds at most %d values)", vmOptions.RegistryMaxSize))
+	}
+	return obj
 }

@@ -73,6 +73,15 @@ func TestRecursionDepth(t *testing.T) {
 	if res := e.call(t, a, "recurse", 10_000); res[0] != int64(10_000) {
 		t.Fatalf("recurse again: %v", res)
 	}
+	// Frames of 30 locals: the value stack runs out first, and says so.
+	res = e.call(t, a, "wide", 50_000)
+	if res[0] != true || res[1] != "50000" {
+		t.Errorf("wide 5e4: %v", res)
+	}
+	res = e.call(t, a, "wide", 1_000_000)
+	if res[0] != false || !regexp.MustCompile(`runaway\.lua:\d+: registry overflow \(a coroutine's value stack holds at most 4194304 values\)`).MatchString(res[1].(string)) {
+		t.Errorf("wide 1e6: %v", res)
+	}
 	// debug.traceback deep down is linear (gopher-lua's is quadratic).
 	start = time.Now()
 	res = e.call(t, a, "traceback", 100_000)

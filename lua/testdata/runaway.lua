@@ -15,6 +15,22 @@ function S.recurse(n)
 	return depth(n)
 end
 
+-- wide(n): a recursion whose frames hold 30 locals each: the value
+-- stack, not the call depth, runs out first. Caught.
+function S.wide(n)
+	local function f(k)
+		local a1, a2, a3, a4, a5, a6, a7, a8, a9, a10 = k, k, k, k, k, k, k, k, k, k
+		local b1, b2, b3, b4, b5, b6, b7, b8, b9, b10 = k, k, k, k, k, k, k, k, k, k
+		local c1, c2, c3, c4, c5, c6, c7, c8, c9, c10 = k, k, k, k, k, k, k, k, k, k
+		if k == 0 then
+			return 0
+		end
+		return 1 + f(k - 1) + a1 + b10 + c5 - 3 * k
+	end
+	local ok, err = pcall(f, n)
+	return ok, tostring(err)
+end
+
 -- recurse_pcall(n): the same, caught: the error message.
 function S.recurse_pcall(n)
 	local ok, err = pcall(depth, n)
