@@ -149,7 +149,7 @@ type stackHeader struct {
 	L *glua.LState
 }
 
-func stackOf(L *glua.LState) *agStack {
+func callStackOf(L *glua.LState) *agStack {
 	words := (*[2]unsafe.Pointer)(unsafe.Add(unsafe.Pointer(L), stackLayout.stack))
 	return (*agStack)(words[1])
 }
@@ -222,7 +222,7 @@ func growStack(cs *agStack) bool {
 // shrinkStack gives a pooled coroutine that went deep its small stack back.
 // Its stack holds only the loop's frame.
 func shrinkStack(L *glua.LState) {
-	cs := stackOf(L)
+	cs := callStackOf(L)
 	if n := vmOptions.CallStackSize / framesPerSegment; len(cs.segments) > n && int(cs.segIdx) < n {
 		segs := make([]unsafe.Pointer, n+1)
 		segs[0] = unsafe.Pointer(headerOf(cs))
@@ -233,7 +233,7 @@ func shrinkStack(L *glua.LState) {
 
 // callDepth is the number of frames on L's call stack.
 func callDepth(L *glua.LState) int {
-	cs := stackOf(L)
+	cs := callStackOf(L)
 	return int(cs.segIdx)*framesPerSegment + int(cs.segSp)
 }
 
