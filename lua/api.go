@@ -54,6 +54,7 @@ var ternAPI = map[string]apiFunc{
 	"self":        lSelf,
 	"address":     lAddress,
 	"log":         lLog,
+	"memory":      lMemory,
 	"error":       lLogError,
 }
 
