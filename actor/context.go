@@ -46,7 +46,9 @@ func (c *Context) Forward(to Addr, m *Message) {
 		c.settle(owedCall{m.From, m.Session})
 	}
 	from, session, kind, cmd := m.From, m.Session, m.Kind, m.Cmd
+	c.p.sent++
 	if err := c.p.sys.post(c.p.mb.w, to, m); err != nil {
+		c.p.errors.Add(1)
 		if kind == Call {
 			c.Fail(from, session, fmt.Errorf("call %q: %w", cmd, err))
 		} else {
@@ -126,10 +128,16 @@ type owedCall struct {
 // post is every message's way out of a service.
 func (c *Context) post(to Addr, m *Message) error {
 	m.From = c.p.addr
-	if m.Kind == Reply || m.Kind == Fail {
+	fail := m.Kind == Fail
+	if m.Kind == Reply || fail {
 		c.settle(owedCall{to, m.Session})
 	}
-	return c.p.sys.post(c.p.mb.w, to, m)
+	c.p.sent++
+	err := c.p.sys.post(c.p.mb.w, to, m)
+	if err != nil || fail {
+		c.p.errors.Add(1) // a failed request, or a post refused
+	}
+	return err
 }
 
 func (c *Context) send(to Addr, kind Kind, session uint32, cmd string, args []any) error {

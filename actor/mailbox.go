@@ -28,12 +28,17 @@ type mailbox struct {
 	mu     sync.Mutex
 	user   ring
 	sys    ring
-	closed bool // under mu: post refuses
+	closed bool   // under mu: post refuses
+	in     uint64 // under mu: tern messages taken (Info.Handled)
+	peak   int    // under mu: the user queue's high-water mark (Info.Peak)
 
-	status  atomic.Int32  // idle or running: only one run at a time
-	pending atomic.Int32  // user+sys messages queued, read without mu
-	dead    atomic.Bool   // finished: never schedule again
-	handled atomic.Uint64 // messages handled, added once a turn
+	status  atomic.Int32 // idle or running: only one run at a time
+	pending atomic.Int32 // user+sys messages queued, read without mu
+	dead    atomic.Bool  // finished: never schedule again
+	// t0 is the tick clock's time when the running turn began, or when
+	// it was last published (proc.publish). Only the turn's goroutine
+	// touches it.
+	t0 int64
 
 	invoker pa.MessageInvoker
 	deliver func(*Message) // the service's handler for tern messages
@@ -84,6 +89,9 @@ func (m *mailbox) post(msg any, capped bool, from *worker) error {
 		return ErrOverload
 	}
 	m.user.push(msg)
+	if n >= m.peak {
+		m.peak = n + 1
+	}
 	warn := 0
 	if n+1 >= m.warnAt {
 		warn = n + 1
@@ -127,6 +135,22 @@ func (m *mailbox) UserMessageCount() int {
 	return m.user.len()
 }
 
+// counts returns the messages queued, the queue's high-water mark, and
+// the messages taken so far.
+func (m *mailbox) counts() (queued, peak int, in uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.user.len(), m.peak, m.in
+}
+
+// publish publishes the owner's statistics (proc.publish); a mailbox
+// without an owner (in tests) has none.
+func (m *mailbox) publish() {
+	if m.owner != nil {
+		m.owner.publish()
+	}
+}
+
 func (m *mailbox) schedule(from *worker) {
 	if !m.dead.Load() && m.status.CompareAndSwap(idle, running) {
 		if m.pool != nil {
@@ -159,30 +183,29 @@ const throughput = 300
 // scheduled (the worker queues it again); otherwise it went idle.
 func (m *mailbox) turn(w *worker) bool {
 	m.w = w
-	n := uint64(0)
+	m.t0 = clock.read()
 	for range throughput {
 		if m.dead.Load() {
 			m.w = nil
-			m.handled.Add(n)
+			m.publish()
 			return false // stays "running" forever: nothing schedules again
 		}
 		if !m.next() {
-			// m.w is cleared, and the count added, before going idle:
-			// from then on another worker may run this mailbox.
+			// m.w is cleared, and the statistics published, before going
+			// idle: from then on another worker may run this mailbox.
 			m.w = nil
-			m.handled.Add(n)
-			n = 0
+			m.publish()
 			m.status.Store(idle)
 			if m.pending.Load() == 0 || !m.status.CompareAndSwap(idle, running) {
 				return false
 			}
 			m.w = w
+			m.t0 = clock.read()
 			continue
 		}
-		n++
 	}
 	m.w = nil
-	m.handled.Add(n)
+	m.publish()
 	return !m.dead.Load()
 }
 
@@ -190,19 +213,23 @@ func (m *mailbox) turn(w *worker) bool {
 // drains the queue, then goes idle unless more arrived meanwhile.
 func (m *mailbox) process() {
 	for {
+		m.t0 = clock.read()
 		for i := 0; ; i++ {
 			if m.dead.Load() {
+				m.publish()
 				return // stays "running" forever: nothing schedules again
 			}
 			if i == throughput {
 				i = 0
+				m.publish()
 				runtime.Gosched()
+				m.t0 = clock.read()
 			}
 			if !m.next() {
 				break
 			}
-			m.handled.Add(1)
 		}
+		m.publish()
 		m.status.Store(idle)
 		if m.pending.Load() == 0 || !m.status.CompareAndSwap(idle, running) {
 			return
@@ -225,6 +252,7 @@ func (m *mailbox) next() bool {
 		msg = m.sys.pop()
 	} else if m.user.len() > 0 {
 		msg = m.user.pop()
+		m.in++
 	}
 	if m.user.len() == 0 {
 		m.warnAt = firstWarning

@@ -39,6 +39,15 @@ type proc struct {
 	stopping atomic.Bool  // Stop was requested
 	tasks    atomic.Int32 // the service's live tasks, as it last said (SetTasks)
 	done     chan struct{}
+
+	// Statistics (Info). sent is counted by the service's own goroutine
+	// and published into sentOut at the end of a turn (publish); the
+	// rare ones are added directly.
+	sent    uint64
+	sentOut atomic.Uint64
+	errors  atomic.Uint64
+	busy    atomic.Int64 // nanoseconds of the tick clock
+	reloads atomic.Uint64
 }
 
 var _ pa.Actor = (*proc)(nil)
@@ -216,6 +225,7 @@ func (p *proc) refuseShuttingDown(m *Message) {
 	if m.Kind == Call {
 		p.ctx.Fail(m.From, m.Session, err)
 	} else {
+		p.errors.Add(1)
 		p.ctx.Warn("send refused: shutting down", m.Cmd, "cmd", m.Cmd, "from", m.From.String())
 	}
 	m.Release()
@@ -230,7 +240,9 @@ func (p *proc) recoverFrom(m *Message) {
 	}
 	p.log.Error("panic in handler", "cmd", m.Cmd, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	if m.Kind == Call && p.ctx.curOwed {
-		p.ctx.Fail(m.From, m.Session, fmt.Errorf("%s: panic: %v", m.Cmd, r))
+		p.ctx.Fail(m.From, m.Session, fmt.Errorf("%s: panic: %v", m.Cmd, r)) // counted as an error
+	} else {
+		p.errors.Add(1)
 	}
 	p.ctx.owe() // a Call the handler kept to answer later stays owed
 	if !p.ctx.kept {
@@ -330,6 +342,7 @@ func (p *proc) finish() {
 		p.ctx.Fail(p.shutdownFrom, p.shutdownSession, exited)
 	}
 	p.state.Store(int32(Stopped))
+	p.publish() // the exit hooks see the final statistics
 	if hooks := p.sys.exitHooks.Load(); hooks != nil {
 		for _, fn := range *hooks {
 			fn(p.addr)

@@ -59,7 +59,10 @@ func (p *proc) reload(m *Message) {
 
 // Replace makes svc the service behind this address from the next message
 // on: the new instance of a reload. It runs on the service's goroutine.
-func (c *Context) Replace(svc Service) { c.p.svc = svc }
+func (c *Context) Replace(svc Service) {
+	c.p.svc = svc
+	c.p.reloads.Add(1) // Info.Reloads
+}
 
 // Reload reloads the service at a in place and waits until the new
 // instance serves, or returns why the old one still does.

@@ -292,6 +292,10 @@ func (s *Service) list(c *actor.Context) []any {
 		out = append(out, map[string]any{
 			"addr": in.Addr, "name": name, "service": in.Name, "script": in.Script,
 			"state": in.State.String(), "started": in.Started.UnixMilli(),
+			// statistics (actor.Info)
+			"queued": in.Queued, "peak": in.Peak, "handled": in.Handled, "sent": in.Sent,
+			"errors": in.Errors, "busy": in.Busy.Seconds(), "reloads": in.Reloads,
+			"tasks": in.Tasks, "memory": in.Memory,
 		})
 	}
 	for name, d := range s.declared {

@@ -25,6 +25,13 @@ type Service struct {
 	Queued  int    // messages in its mailbox
 	Handled uint64 // messages it has handled
 	Tasks   int    // live tasks: a Lua service's coroutines running or suspended
+	// The rest of its statistics; see actor.Info.
+	Peak    int           // the mailbox's high-water mark
+	Sent    uint64        // messages it posted
+	Errors  uint64        // requests it failed, panics, posts refused
+	Busy    time.Duration // time spent handling messages
+	Reloads uint64        // in-place reloads
+	Memory  int64         // bytes, an estimate; 0 when unknown
 }
 
 // ErrTaken: the name belongs to a live service.
@@ -59,8 +66,13 @@ func (r *Runtime) Service(target any) (Service, error) {
 func (r *Runtime) describe(in actor.Info) Service {
 	name, _ := r.table.NameOf(in.Addr)
 	return Service{Addr: in.Addr, Name: name, Script: in.Script, State: in.State.String(),
-		Started: in.Started, Queued: in.Queued, Handled: in.Handled, Tasks: in.Tasks}
+		Started: in.Started, Queued: in.Queued, Handled: in.Handled, Tasks: in.Tasks,
+		Peak: in.Peak, Sent: in.Sent, Errors: in.Errors, Busy: in.Busy, Reloads: in.Reloads, Memory: in.Memory}
 }
+
+// LogDropped is the number of log records dropped: the logger's queue
+// was full, or it stopped before writing them.
+func (r *Runtime) LogDropped() uint64 { return r.handler.Dropped() }
 
 // Load starts script (looked up along the path) with args as a new
 // service registered under name, and waits for its init. A name a live

@@ -123,6 +123,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("DELETE /services/{x}", s.unload)
 	mux.HandleFunc("POST /shutdown", s.shutdown)
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", metricsHandler(s.rt))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("admin: no endpoint %s %s", r.Method, r.URL.Path))
 	})

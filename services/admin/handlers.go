@@ -26,6 +26,13 @@ type Service struct {
 	Queued  int    `json:"queued"`
 	Handled uint64 `json:"handled"`
 	Tasks   int    `json:"tasks"` // live coroutines of a Lua service
+	// Statistics: see actor.Info.
+	Peak    int     `json:"peak"`    // the mailbox's high-water mark
+	Sent    uint64  `json:"sent"`    // messages posted
+	Errors  uint64  `json:"errors"`  // requests failed, panics, posts refused
+	Busy    float64 `json:"busy"`    // seconds spent handling messages
+	Reloads uint64  `json:"reloads"` // in-place reloads
+	Memory  int64   `json:"memory"`  // bytes, an estimate; 0 when unknown
 }
 
 func view(s root.Service) Service {
@@ -34,7 +41,8 @@ func view(s root.Service) Service {
 		started = s.Started.UTC().Format(time.RFC3339Nano)
 	}
 	return Service{Addr: s.Addr.String(), ID: uint64(s.Addr), Name: s.Name, Script: s.Script,
-		State: s.State, Started: started, Queued: s.Queued, Handled: s.Handled, Tasks: s.Tasks}
+		State: s.State, Started: started, Queued: s.Queued, Handled: s.Handled, Tasks: s.Tasks,
+		Peak: s.Peak, Sent: s.Sent, Errors: s.Errors, Busy: s.Busy.Seconds(), Reloads: s.Reloads, Memory: s.Memory}
 }
 
 // ReloadScriptResult is the answer of POST /scripts/reload.

@@ -26,7 +26,7 @@ var usage = map[string]string{
 	"info":      "info X: one service (X is a name or an address, :0000000a)",
 	"mem":       "mem: the Go heap and goroutines",
 	"gc":        "gc: run the Go garbage collector, then mem",
-	"stat":      "stat: per service: address, name, mailbox length, messages handled",
+	"stat":      "stat: per service: address, name, mailbox length and high-water mark, messages in and out, errors, busy seconds, tasks",
 	"reload":    "reload X: reload a Lua service in place",
 	"reloadall": "reloadall SCRIPT: reload every running service of SCRIPT, one at a time",
 	"stop":      "stop X: stop a service cleanly (on_shutdown runs, requests in flight finish)",
@@ -123,7 +123,16 @@ func cmdInfo(ss *session, args []string) error {
 	ss.printf("state\t%s", sv.State)
 	ss.printf("started\t%s (%s ago)", sv.Started.Format(time.RFC3339), time.Since(sv.Started).Round(time.Millisecond))
 	ss.printf("queued\t%d", sv.Queued)
+	ss.printf("peak\t%d", sv.Peak)
 	ss.printf("handled\t%d", sv.Handled)
+	ss.printf("sent\t%d", sv.Sent)
+	ss.printf("errors\t%d", sv.Errors)
+	ss.printf("busy\t%.3fs", sv.Busy.Seconds())
+	ss.printf("tasks\t%d", sv.Tasks)
+	ss.printf("reloads\t%d", sv.Reloads)
+	if sv.Memory > 0 {
+		ss.printf("memory\t%s", bytes(uint64(sv.Memory)))
+	}
 	return nil
 }
 
@@ -172,9 +181,10 @@ func cmdStat(ss *session, args []string) error {
 	if _, err := nargs("stat", args, 0); err != nil {
 		return err
 	}
-	ss.line("addr\tname\tqueued\thandled\ttasks")
+	ss.line("addr\tname\tqueued\tpeak\thandled\tsent\terrors\tbusy\ttasks")
 	for _, sv := range ss.s.rt.Services() {
-		ss.printf("%s\t%s\t%d\t%d\t%d", sv.Addr, orDash(sv.Name), sv.Queued, sv.Handled, sv.Tasks)
+		ss.printf("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.3f\t%d", sv.Addr, orDash(sv.Name), sv.Queued, sv.Peak,
+			sv.Handled, sv.Sent, sv.Errors, sv.Busy.Seconds(), sv.Tasks)
 	}
 	return nil
 }
