@@ -54,6 +54,9 @@ type mailbox struct {
 	// touches it.
 	w *worker
 
+	// watch is what the pool monitor knows of the running handler (pool.go).
+	watch handlerWatch
+
 	limit  int       // post fails with ErrOverload at this length
 	warnAt int       // next length worth a warning
 	warn   func(int) // called, outside mu, when the queue reaches warnAt
@@ -263,6 +266,7 @@ func (m *mailbox) next() bool {
 		return false
 	}
 	m.pending.Add(-1)
+	m.watch.begin(msg)
 	if um, ok := msg.(*Message); ok && !sys && m.deliver != nil {
 		// tern's own messages skip protoactor's per-message layers
 		// (metrics check, middleware and envelope switches); protoactor

@@ -3,9 +3,11 @@ package actor
 import (
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // pool is the set of workers that run services, as skynet's and ltask's
@@ -52,6 +54,11 @@ type pool struct {
 	kick     chan struct{}
 	stop     chan struct{}
 	done     sync.WaitGroup
+
+	// The monitor's limits on one handler run (SetMonitor), in
+	// nanoseconds; 0 is off.
+	warnAfter atomic.Int64
+	killAfter atomic.Int64
 }
 
 // worker is one goroutine of the pool.
@@ -91,6 +98,7 @@ const (
 
 func newPool(sys *System, size int) *pool {
 	p := &pool{sys: sys, size: size, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	p.warnAfter.Store(int64(DefaultWarnAfter))
 	p.mu.Lock()
 	for range size {
 		p.startWorker()
@@ -368,16 +376,20 @@ func (p *pool) isStopped() bool {
 	return p.stopped
 }
 
-// monitor watches busy workers; see the pool's comment, step 5.
+// monitor watches busy workers; see the pool's comment, step 5. It also
+// times each handler run (watch.go's handlerWatch): past
+// Monitor.WarnAfter it logs a warning naming the service, the command and
+// the running time, again each time that time doubles; past
+// Monitor.KillAfter it asks the service to interrupt the handler. A
+// replaced worker stays watched until its turn ends.
 func (p *pool) monitor() {
 	defer p.done.Done()
-	type seen struct {
-		turn  uint64
-		ticks int
-	}
-	last := map[*worker]seen{}
+	last := map[*worker]*seen{}
+	var held []*worker   // replaced while stuck, still in their turn
+	var kills []killMark // runs asked to stop, until they end
 	t := time.NewTicker(monitorTick)
 	defer t.Stop()
+	defer func() { clearKills(kills, true) }()
 	for {
 		select {
 		case <-t.C:
@@ -388,7 +400,8 @@ func (p *pool) monitor() {
 		workers := p.workers
 		allIdle := len(p.idle) == len(p.workers)
 		p.mu.Unlock()
-		if allIdle {
+		kills = clearKills(kills, false)
+		if allIdle && len(held) == 0 && len(kills) == 0 {
 			clear(last)
 			select { // sleep until a worker wakes
 			case <-p.kick:
@@ -397,6 +410,8 @@ func (p *pool) monitor() {
 			}
 			continue
 		}
+		now := time.Now()
+		warnAfter, killAfter := p.limits()
 		for _, w := range workers {
 			turn := w.turns.Load()
 			if turn&1 == 0 {
@@ -404,19 +419,87 @@ func (p *pool) monitor() {
 				continue
 			}
 			s := last[w]
-			if s.turn != turn {
-				last[w] = seen{turn: turn}
+			if s == nil || s.turn != turn {
+				if s == nil {
+					s = &seen{}
+					last[w] = s
+				}
+				*s = seen{turn: turn}
+				kills = s.time(p, w, now, warnAfter, killAfter, kills)
 				continue
 			}
 			s.ticks++
-			last[w] = s
 			p.handOff(w)
-			if s.ticks == stuckTicks {
-				p.replace(w, turn)
-				delete(last, w)
+			kills = s.time(p, w, now, warnAfter, killAfter, kills)
+			if s.ticks == stuckTicks && p.replace(w, turn) {
+				held = append(held, w)
 			}
 		}
+		held = slices.DeleteFunc(held, func(w *worker) bool {
+			s := last[w]
+			if s == nil || w.turns.Load() != s.turn {
+				delete(last, w)
+				return true
+			}
+			kills = s.time(p, w, now, warnAfter, killAfter, kills)
+			return false
+		})
 	}
+}
+
+// seen is what the monitor knows of a busy worker: its turn, how many
+// ticks that turn has lasted, and the handler run it is in.
+type seen struct {
+	turn  uint64
+	ticks int
+	run   uint64    // the service's handler run (handlerWatch.seq); 0 before the first look
+	since time.Time // when the monitor first saw the run
+	warn  time.Duration
+	kill  bool // the run has been asked to stop, or found unstoppable
+}
+
+// time times the handler run w is in: a warning past warnAfter (and at
+// each doubling), an interruption past killAfter.
+func (s *seen) time(p *pool, w *worker, now time.Time, warnAfter, killAfter time.Duration, kills []killMark) []killMark {
+	m := w.cur.Load()
+	if m == nil {
+		return kills
+	}
+	h := &m.watch
+	run := h.seq.Load()
+	if run != s.run {
+		s.run, s.since, s.warn, s.kill = run, now, warnAfter, false
+		return kills
+	}
+	// The run began before the first look, up to a tick earlier; count
+	// that tick (the warning then comes at about warnAfter, not later).
+	ran := now.Sub(s.since) + monitorTick
+	o := m.owner
+	if o == nil {
+		return kills
+	}
+	if s.warn > 0 && ran >= s.warn {
+		for s.warn <= ran {
+			s.warn *= 2
+		}
+		p.sys.log.Warn("a handler is running for a long time (maybe in an endless loop)",
+			"service", o.name, "addr", o.addr.String(), "cmd", h.command(), "running", ran.Round(time.Millisecond))
+	}
+	if killAfter > 0 && ran >= killAfter && !s.kill {
+		s.kill = true
+		if fn := h.interrupt.Load(); fn != nil {
+			p.sys.log.Warn("a handler ran past its budget; interrupting it",
+				"service", o.name, "addr", o.addr.String(), "cmd", h.command(), "running", ran.Round(time.Millisecond), "kill_after", killAfter)
+			h.budget.Store(int64(killAfter))
+			h.kill.Store(run)
+			(*fn)(true)
+			kills = append(kills, killMark{w: w, turn: s.turn, h: h, run: run, fn: *fn})
+		} else {
+			p.sys.log.Warn("a handler ran past its budget; a Go service cannot be interrupted",
+				"service", o.name, "addr", o.addr.String(), "cmd", h.command(), "running", ran.Round(time.Millisecond), "kill_after", killAfter)
+		}
+	}
+	return kills
 }
 
 // handOff moves the work queued on w, busy in a long turn, to the global
@@ -443,17 +526,17 @@ func (p *pool) handOff(w *worker) {
 	p.wakeOne()
 }
 
-// replace retires w, stuck in turn, and starts a worker in its place. If
-// the turn has ended meanwhile, it does nothing: checked under p.mu, which
+// replace retires w, stuck in turn, and starts a worker in its place, and
+// reports whether it did. If the turn has ended meanwhile, it does nothing: checked under p.mu, which
 // a worker takes to park, so a retired worker is never idle (an idle one
 // woken to exit would leave the spinning count up, and nobody would be
 // woken again).
-func (p *pool) replace(w *worker, turn uint64) {
+func (p *pool) replace(w *worker, turn uint64) bool {
 	m := w.cur.Load()
 	p.mu.Lock()
 	if p.stopped || w.retired.Load() || w.turns.Load() != turn {
 		p.mu.Unlock()
-		return
+		return false
 	}
 	w.retired.Store(true)
 	p.workers = slices.DeleteFunc(slices.Clone(p.workers), func(x *worker) bool { return x == w })
@@ -465,6 +548,171 @@ func (p *pool) replace(w *worker, turn uint64) {
 		p.sys.log.Warn("a handler has run for a long time; its worker is replaced (maybe an endless loop)",
 			"service", o.name, "addr", o.addr.String(), "over", stuckTicks*monitorTick)
 	}
+	return true
+}
+
+// killMark is a run the monitor asked to stop: fn(false) once it ended.
+type killMark struct {
+	w    *worker
+	turn uint64
+	h    *handlerWatch
+	run  uint64
+	fn   func(bool)
+}
+
+// clearKills drops the marks of the runs that ended (all of them, when
+// the pool stops) and tells their services.
+func clearKills(kills []killMark, all bool) []killMark {
+	return slices.DeleteFunc(kills, func(k killMark) bool {
+		if !all && k.w.turns.Load() == k.turn && k.h.seq.Load() == k.run {
+			return false
+		}
+		k.h.kill.CompareAndSwap(k.run, 0)
+		k.fn(false)
+		return true
+	})
+}
+
+// Monitor configures the pool monitor's watch over handlers (see
+// System.SetMonitor).
+type Monitor struct {
+	// WarnAfter: a handler running longer than this is named in a
+	// warning, again each time its running time doubles. 0 means
+	// DefaultWarnAfter; a negative value turns the warnings off.
+	WarnAfter time.Duration
+	// KillAfter: a Lua handler running longer than this is interrupted
+	// (the Lua runtime raises an error in it). 0 turns it off, as does a
+	// negative value. A Go handler cannot be interrupted: it is named in
+	// a warning instead.
+	KillAfter time.Duration
+}
+
+// DefaultWarnAfter is Monitor.WarnAfter when it is 0.
+const DefaultWarnAfter = 5 * time.Second
+
+// SetMonitor sets how the pool monitor watches handlers, from now on.
+// Only services on the pool are watched, not dedicated ones. A handler's
+// running time is that of one run: one message, or one resume of a Lua
+// task; a task suspended in a blocking call (tern.call, tern.sleep) is not
+// running.
+func (s *System) SetMonitor(m Monitor) {
+	if m.WarnAfter == 0 {
+		m.WarnAfter = DefaultWarnAfter
+	}
+	s.pool.warnAfter.Store(int64(max(m.WarnAfter, 0)))
+	s.pool.killAfter.Store(int64(max(m.KillAfter, 0)))
+}
+
+func (p *pool) limits() (warnAfter, killAfter time.Duration) {
+	return time.Duration(p.warnAfter.Load()), time.Duration(p.killAfter.Load())
+}
+
+// handlerWatch is what the monitor knows of the handler a service runs:
+// which run it is (one a message, and one more for each Lua task resumed
+// after the first in a message) and the command it serves. The service's
+// own goroutine writes it; the monitor reads it. A run costs one atomic
+// add; the command is published only when it changes.
+type handlerWatch struct {
+	seq   atomic.Uint64 // runs begun
+	fresh bool          // the run begun by the latest message has not been claimed (Context.Running)
+	lua   bool          // the service names its runs itself (Context.SetInterrupt)
+
+	// The command, published under a sequence lock: cmdSeq is odd while
+	// cmdPtr and cmdLen change. cmd is the last one published, for the
+	// service's goroutine only.
+	cmdSeq atomic.Uint64
+	cmdPtr atomic.Pointer[byte]
+	cmdLen atomic.Int64
+	cmd    string
+
+	// interrupt is the service's way to stop a run (Context.SetInterrupt);
+	// kill is the run asked to stop, budget the limit it ran past.
+	interrupt atomic.Pointer[func(bool)]
+	kill      atomic.Uint64
+	budget    atomic.Int64
+}
+
+// begin starts the run of the message msg, taken from the mailbox.
+func (h *handlerWatch) begin(msg any) {
+	h.seq.Add(1)
+	h.fresh = true
+	if h.lua {
+		return
+	}
+	cmd := "(system message)"
+	if m, ok := msg.(*Message); ok {
+		switch m.Kind {
+		case Call, Send:
+			cmd = m.Cmd
+		case Reply, Fail:
+			cmd = "(answer)"
+		case Timer:
+			cmd = "(timer)"
+		default:
+			cmd = "(control)"
+		}
+	}
+	h.setCmd(cmd)
+}
+
+func (h *handlerWatch) setCmd(cmd string) {
+	if cmd == h.cmd {
+		return
+	}
+	h.cmd = cmd
+	h.cmdSeq.Add(1)
+	h.cmdPtr.Store(unsafe.StringData(cmd))
+	h.cmdLen.Store(int64(len(cmd)))
+	h.cmdSeq.Add(1)
+}
+
+// command is the command of the run, read by the monitor.
+func (h *handlerWatch) command() string {
+	for range 100 {
+		n := h.cmdSeq.Load()
+		if n&1 == 0 {
+			ptr, l := h.cmdPtr.Load(), h.cmdLen.Load()
+			if h.cmdSeq.Load() == n {
+				return strings.Clone(unsafe.String(ptr, int(l)))
+			}
+		}
+		runtime.Gosched()
+	}
+	return "?"
+}
+
+// Running starts a new run of the service's handler, for the monitor:
+// cmd is the command it serves. A Lua service calls it before each task
+// it resumes (the first resume of a message continues the message's run).
+func (c *Context) Running(cmd string) {
+	h := &c.p.mb.watch
+	if h.fresh {
+		h.fresh = false
+	} else {
+		h.seq.Add(1)
+	}
+	h.setCmd(cmd)
+}
+
+// SetInterrupt makes the service interruptible: when a run goes past
+// Monitor.KillAfter, the monitor calls fn(true), from its own goroutine,
+// and fn(false) once that run has ended. Meanwhile Expired reports the
+// budget to the run's code, which should stop. The service names its runs
+// itself from now on (Running).
+func (c *Context) SetInterrupt(fn func(on bool)) {
+	h := &c.p.mb.watch
+	h.lua = true
+	h.interrupt.Store(&fn)
+}
+
+// Expired returns the budget (Monitor.KillAfter) the current run has run
+// past, once the monitor has asked it to stop; else 0.
+func (c *Context) Expired() time.Duration {
+	h := &c.p.mb.watch
+	if k := h.kill.Load(); k != 0 && k == h.seq.Load() {
+		return time.Duration(h.budget.Load())
+	}
+	return 0
 }
 
 // close stops the workers once their turns end, and the monitor. Workers

@@ -76,6 +76,7 @@ func scriptName(path string) string {
 // function in the first task. The service is ready when that task ends.
 func (s *Service) Init(c *actor.Context) error {
 	s.c = c
+	c.SetInterrupt(armBudget) // the run budget (budget.go)
 	chunk, err := s.rt.protos.load(s.script)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", s.script, err)
@@ -211,6 +212,7 @@ func (s *Service) runReady() {
 // function to run and its arguments; a suspended one gets the values its
 // blocking call returns. args is usually s.scratch, reused.
 func (s *Service) resume(co *coro, args []glua.LValue) {
+	s.running(co)
 	s.cur = co
 	st, err, vals := s.L.Resume(co.th, nil, args...)
 	s.cur = nil

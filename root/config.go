@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/lua"
 	"github.com/tern-dev/tern/names"
 	glua "github.com/yuin/gopher-lua"
@@ -41,6 +42,11 @@ type Config struct {
 	MaxTasks        int           // tasks a Lua service may have under way; 0 is lua.DefaultMaxTasks
 	Admin           AdminConfig   // the admin HTTP API, off when Listen is ""
 	Console         ConsoleConfig // the debug console, off when Listen is ""
+	// Monitor: how long a handler may run before a warning names it
+	// (WarnAfter; 0 is actor.DefaultWarnAfter, 5 s) and before a Lua
+	// handler is interrupted (KillAfter; 0 is off). config.lua's
+	// monitor = { warn_ms = 5000, kill_ms = 200 }.
+	Monitor actor.Monitor
 	// Services are declared by name: each starts on the first lookup of
 	// its name (call, send, query, uniqueservice), not at boot.
 	Services map[string]names.Decl
@@ -72,7 +78,7 @@ const (
 )
 
 // configKeys are config.lua's keys.
-var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout", "max_message", "max_tasks", "workers", "services", "admin", "console"}
+var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout", "max_message", "max_tasks", "workers", "services", "admin", "console", "monitor"}
 
 // Load reads the configuration for `tern run path`: path is a bootstrap
 // script, or a directory holding main.lua and an optional config.lua.
@@ -247,6 +253,8 @@ func (cfg *Config) readLua(file string) error {
 			err = cfg.readAdmin(file, v)
 		case "console":
 			err = cfg.readConsole(file, v)
+		case "monitor":
+			err = cfg.readMonitor(file, v)
 		case "workers":
 			n, ok := v.(glua.LNumber)
 			w := float64(n)
@@ -260,6 +268,40 @@ func (cfg *Config) readLua(file string) error {
 		}
 	})
 	return err
+}
+
+// monitorKeys are the keys of monitor.
+var monitorKeys = []string{"warn_ms", "kill_ms"}
+
+// MaxMonitorMs is the most warn_ms and kill_ms may be: a day.
+const MaxMonitorMs = 86_400_000
+
+// readMonitor reads monitor = { warn_ms = 5000, kill_ms = 200 }: whole
+// positive numbers of milliseconds, at most a day; either may be left
+// out (kill_ms = nil is no budget).
+func (cfg *Config) readMonitor(file string, v glua.LValue) error {
+	t, err := subTable(file, "monitor", v, monitorKeys)
+	if err != nil {
+		return err
+	}
+	for _, k := range monitorKeys {
+		v := t.RawGetString(k)
+		if v == glua.LNil {
+			continue
+		}
+		n, ok := v.(glua.LNumber)
+		ms := float64(n)
+		if !ok || math.IsNaN(ms) || ms < 1 || ms > MaxMonitorMs || ms != math.Trunc(ms) {
+			return fmt.Errorf("config %s: monitor.%s must be a whole positive number of milliseconds, at most %d (a day), not %s", file, k, MaxMonitorMs, describeValue(v))
+		}
+		d := time.Duration(ms) * time.Millisecond
+		if k == "warn_ms" {
+			cfg.Monitor.WarnAfter = d
+		} else {
+			cfg.Monitor.KillAfter = d
+		}
+	}
+	return nil
 }
 
 // describeValue is a value as an error shows it: its type, and a short

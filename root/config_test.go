@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/names"
 )
 
@@ -127,7 +128,7 @@ func TestLogger(t *testing.T) {
 func TestLoadRejects(t *testing.T) {
 	for dir, want := range map[string]string{
 		"unknownkey":      `unknown key "log_levl" (did you mean "log_level"?)`,
-		"farkey":          `unknown key "colour"; known keys: admin, console, log_format, log_level, max_message, max_tasks, path, services, shutdown_timeout, workers`,
+		"farkey":          `unknown key "colour"; known keys: admin, console, log_format, log_level, max_message, max_tasks, monitor, path, services, shutdown_timeout, workers`,
 		"numkey":          `keys must be names`,
 		"pathentry":       `path[2] must be a string, not number 3`,
 		"pathkey":         `path must be a string or a list of strings; it has the key string "extra"`,
@@ -213,5 +214,60 @@ func TestLoadMaxTasks(t *testing.T) {
 	}
 	if _, err := New(Config{MaxTasks: -1}); err == nil || !strings.Contains(err.Error(), "MaxTasks") {
 		t.Errorf("negative MaxTasks: %v", err)
+	}
+}
+
+// monitor = { warn_ms = ..., kill_ms = ... }: whole positive numbers of
+// milliseconds, at most a day; either may be left out (kill_ms: no
+// budget). Anything else, and any other key under monitor, is rejected
+// naming the key.
+func TestLoadMonitor(t *testing.T) {
+	load := func(conf string) (Config, error) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "main.lua"), []byte("return {}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "config.lua"), []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return Load(dir)
+	}
+	for conf, want := range map[string]actor.Monitor{
+		"return { monitor = { warn_ms = 50, kill_ms = 200 } }":   {WarnAfter: 50 * time.Millisecond, KillAfter: 200 * time.Millisecond},
+		"return { monitor = { kill_ms = 86400000 } }":            {KillAfter: 24 * time.Hour},
+		"return { monitor = { warn_ms = 1000, kill_ms = nil } }": {WarnAfter: time.Second},
+		"return { monitor = {} }":                                {},
+		"return {}":                                              {},
+	} {
+		cfg, err := load(conf)
+		if err != nil || cfg.Monitor != want {
+			t.Errorf("%s: %+v %v, want %+v", conf, cfg.Monitor, err, want)
+		}
+	}
+	const msg = " must be a whole positive number of milliseconds, at most 86400000 (a day), not "
+	for conf, want := range map[string]string{
+		"warn_ms = 0":        "monitor.warn_ms" + msg + "number 0",
+		"warn_ms = -5":       "monitor.warn_ms" + msg + "number -5",
+		"warn_ms = 2.5":      "monitor.warn_ms" + msg + "number 2.5",
+		"warn_ms = 0/0":      "monitor.warn_ms" + msg + "number NaN",
+		`warn_ms = "5s"`:     "monitor.warn_ms" + msg + `string "5s"`,
+		"kill_ms = 0":        "monitor.kill_ms" + msg + "number 0",
+		"kill_ms = 1e300":    "monitor.kill_ms" + msg + "number 1e+300",
+		"kill_ms = 86400001": "monitor.kill_ms" + msg + "number 86400001",
+		"kill_ms = false":    "monitor.kill_ms" + msg + "boolean false",
+		"kil_ms = 200":       `monitor: unknown key string "kil_ms" (did you mean "kill_ms"?)`,
+		"warn_m = 200":       `monitor: unknown key string "warn_m" (did you mean "warn_ms"?)`,
+		"[1] = 200":          `monitor: unknown key number 1`,
+	} {
+		_, err := load("return { monitor = { " + conf + " } }")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("monitor = { %s }: %v\n want %q", conf, err, want)
+		}
+	}
+	if _, err := load("return { monitor = 5000 }"); err == nil || !strings.Contains(err.Error(), "monitor must be a table, not number 5000") {
+		t.Errorf("monitor = 5000: %v", err)
+	}
+	if _, err := load("return { monitr = {} }"); err == nil || !strings.Contains(err.Error(), `unknown key "monitr" (did you mean "monitor"?)`) {
+		t.Errorf("monitr: %v", err)
 	}
 }

@@ -110,6 +110,7 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	r.log = slog.New(r.handler)
 	r.sys = actor.NewSystem(actor.Options{Logger: r.log, Workers: cfg.Workers, MaxMessage: cfg.MaxMessage})
+	r.sys.SetMonitor(cfg.Monitor)
 	r.lua = lua.New(r.sys, lua.Config{
 		Path:       cfg.Path,
 		Shutdown:   r.shutdownCode,
