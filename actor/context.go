@@ -159,6 +159,10 @@ func (c *Context) Warn(msg, key string, args ...any) {
 // service has, for listings (Info.Tasks).
 func (c *Context) SetTasks(n int) { c.p.tasks.Store(int32(n)) }
 
+// SetMemory publishes the service's memory estimate, in bytes, for
+// listings (Info.Memory).
+func (c *Context) SetMemory(n int64) { c.p.memory.Store(n) }
+
 // Self is the service's address.
 func (c *Context) Self() Addr { return c.p.addr }
 

@@ -92,7 +92,7 @@ func (p *proc) info() Info {
 	queued, peak, in := p.mb.counts()
 	return Info{Addr: p.addr, Name: p.name, Script: p.script, State: st, Started: p.started,
 		Queued: queued, Peak: peak, Handled: in, Sent: p.sentOut.Load(), Errors: p.errors.Load(),
-		Busy: time.Duration(p.busy.Load()), Reloads: p.reloads.Load(), Tasks: int(p.tasks.Load())}
+		Busy: time.Duration(p.busy.Load()), Reloads: p.reloads.Load(), Tasks: int(p.tasks.Load()), Memory: p.memory.Load()}
 }
 
 // publish makes what the service counted in plain fields since the last

@@ -38,6 +38,7 @@ type proc struct {
 
 	stopping atomic.Bool  // Stop was requested
 	tasks    atomic.Int32 // the service's live tasks, as it last said (SetTasks)
+	memory   atomic.Int64 // its memory estimate in bytes, as it last said (SetMemory)
 	done     chan struct{}
 
 	// Statistics (Info). sent is counted by the service's own goroutine

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"unsafe"
@@ -66,12 +67,34 @@ var opJmp, opForLoop, opTForLoop, opCall, opTailCall instFunc
 // opMaxArgSbx is gopher-lua's: a jump's sBx is its Bx minus this.
 const opMaxArgSbx = (1<<18 - 1) >> 1
 
-func budgetJmp(L *glua.LState, inst uint32, bf unsafe.Pointer) int {
-	if budgetArmed.Load() != 0 && int(inst&0x3ffff) < opMaxArgSbx { // backward
+// budgetJmp is JMP itself (L.currentFrame.Pc += sBx), not a call to
+// gopher-lua's: the most frequent of the five, it is worth the one
+// indirect call less.
+func budgetJmp(L *glua.LState, inst uint32, _ unsafe.Pointer) int {
+	sbx := int(inst&0x3ffff) - opMaxArgSbx
+	if sbx < 0 && budgetArmed.Load() != 0 { // backward
 		checkBudget(L, glua.OP_JMP)
 	}
-	return opJmp(L, inst, bf)
+	cf := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(L), jmpLayout.current))
+	*(*int)(unsafe.Add(cf, jmpLayout.pc)) += sbx
+	return 0
 }
+
+// jmpLayout is where budgetJmp finds the current frame's Pc: the offsets
+// yieldable.go's init finds too, found here by a variable's initializer,
+// which runs before any init. init's check runs jumps both ways.
+var jmpLayout = func() (l struct{ current, pc uintptr }) {
+	cur, ok := reflect.TypeOf(glua.LState{}).FieldByName("currentFrame")
+	if !ok || cur.Type.Kind() != reflect.Pointer {
+		panic("lua: gopher-lua layout changed: LState.currentFrame")
+	}
+	pc, ok := cur.Type.Elem().FieldByName("Pc")
+	if !ok || pc.Type.Kind() != reflect.Int {
+		panic("lua: gopher-lua layout changed: callFrame.Pc")
+	}
+	l.current, l.pc = cur.Offset, pc.Offset
+	return l
+}()
 
 func budgetForLoop(L *glua.LState, inst uint32, bf unsafe.Pointer) int {
 	if budgetArmed.Load() != 0 {
@@ -118,6 +141,9 @@ func checkBudget(L *glua.LState, op int) {
 	}
 	if d := s.c.Expired(); d > 0 {
 		L.RaiseError(budgetMsg, d.Milliseconds())
+	}
+	if s.mem != nil {
+		s.checkMemoryInRun(L) // the memory watch asked (memlimit.go)
 	}
 }
 

@@ -1,40 +1,19 @@
 package lua_test
 
 import (
-	"context"
 	"errors"
-	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/tern-dev/tern/actor"
-	"github.com/tern-dev/tern/internal/testutil"
 	"github.com/tern-dev/tern/lua"
 )
 
 // newCapEnv is newEnv with a cap on each service's tasks.
 func newCapEnv(t testing.TB, maxTasks int) *env {
 	t.Helper()
-	log := &testutil.Buffer{}
-	sys := actor.NewSystem(actor.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
-	rt := lua.New(sys, lua.Config{Path: []string{"testdata/?.lua", "testdata/lib/?.lua"}, MaxTasks: maxTasks})
-	close := sync.OnceFunc(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := sys.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	t.Cleanup(func() {
-		close()
-		if t.Failed() {
-			t.Logf("log:\n%s", log.String())
-		}
-	})
-	return &env{sys: sys, rt: rt, log: log, close: close}
+	return newEnvConfig(t, lua.Config{MaxTasks: maxTasks})
 }
 
 // A recursion 10,000 deep works (it stopped at about 254 frames with a

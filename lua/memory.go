@@ -220,6 +220,7 @@ func (w *memWalk) visit(v glua.LValue) {
 // it is complete (false: a lower bound).
 func lMemory(s *Service, L *glua.LState) int {
 	m := s.memory()
+	s.c.SetMemory(m.Bytes)
 	L.Push(glua.LNumber(m.Bytes))
 	L.Push(glua.LBool(m.Complete))
 	return 2

@@ -34,6 +34,9 @@ type Config struct {
 	// a new request fails at once with ErrOverloaded (a send is dropped,
 	// with a warning).
 	MaxTasks int
+	// Memory is every Lua service's memory limit (memlimit.go); zero:
+	// none.
+	Memory MemoryLimit
 }
 
 // DefaultMaxMessage is the cap on a message's packed size when
@@ -55,6 +58,7 @@ type Runtime struct {
 	maxMessage int
 	// maxTasks is Config.MaxTasks, or DefaultMaxTasks.
 	maxTasks int
+	memory   MemoryLimit // Config.Memory
 
 	names  actor.Addr                      // the name service, if any
 	lookup func(string) (actor.Addr, bool) // its table, read directly
@@ -103,7 +107,7 @@ func New(sys *actor.System, cfg Config) *Runtime {
 	if maxTasks <= 0 {
 		maxTasks = DefaultMaxTasks
 	}
-	return &Runtime{sys: sys, path: path, shutdown: cfg.Shutdown, goService: cfg.GoService, maxMessage: maxMessage, maxTasks: maxTasks}
+	return &Runtime{sys: sys, path: path, shutdown: cfg.Shutdown, goService: cfg.GoService, maxMessage: maxMessage, maxTasks: maxTasks, memory: cfg.Memory}
 }
 
 // service makes a Service for the script at path (absolute), with packed

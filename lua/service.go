@@ -52,6 +52,8 @@ type Service struct {
 	scratch []glua.LValue
 	vm      *vmState // xpcall and require bookkeeping, made on first use (coapi.go)
 
+	mem *memState // the memory limit's bookkeeping; nil without one (memlimit.go)
+
 	nest       int // resumes from Go under way: pcall, xpcall, coroutine.resume (nest.go)
 	nestFrames int // the Lua frames of the coroutines they nest in
 }
@@ -77,6 +79,10 @@ func scriptName(path string) string {
 func (s *Service) Init(c *actor.Context) error {
 	s.c = c
 	c.SetInterrupt(armBudget) // the run budget (budget.go)
+	if s.rt.memory.on() {
+		s.mem = &memState{limit: s.rt.memory}
+		s.watchMemory()
+	}
 	chunk, err := s.rt.protos.load(s.script)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", s.script, err)
@@ -136,6 +142,9 @@ func (s *Service) Receive(c *actor.Context, m *actor.Message) {
 func (s *Service) settle() {
 	s.runReady()
 	s.drained()
+	if s.mem != nil {
+		s.checkMemory()
+	}
 	if n := len(s.threads) - len(s.free); n != s.tasks {
 		s.tasks = n
 		s.c.SetTasks(n)
@@ -155,6 +164,10 @@ func (s *Service) Stopped(c *actor.Context) {
 			m.Release() // owed Calls among them fail with the rest
 		}
 		r.done(actor.ErrExited)
+	}
+	if s.mem != nil {
+		s.unwatchMemory()
+		s.mem.runEnds()
 	}
 	s.L, s.threads, s.free, s.tokens = nil, nil, nil, nil
 }
@@ -214,7 +227,13 @@ func (s *Service) runReady() {
 func (s *Service) resume(co *coro, args []glua.LValue) {
 	s.running(co)
 	s.cur = co
+	if s.mem != nil {
+		s.mem.runBegins()
+	}
 	st, err, vals := s.L.Resume(co.th, nil, args...)
+	if s.mem != nil {
+		s.mem.runEnds()
+	}
 	s.cur = nil
 	clear(args)
 	s.scratch = args[:0]

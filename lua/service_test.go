@@ -28,9 +28,19 @@ func newEnv(t testing.TB) *env {
 // newEnvPath is newEnv with its own search path.
 func newEnvPath(t testing.TB, path ...string) *env {
 	t.Helper()
+	return newEnvConfig(t, lua.Config{Path: path})
+}
+
+// newEnvConfig is newEnv with its own lua.Config (Path defaults to
+// newEnv's).
+func newEnvConfig(t testing.TB, cfg lua.Config) *env {
+	t.Helper()
+	if cfg.Path == nil {
+		cfg.Path = []string{"testdata/?.lua", "testdata/lib/?.lua"}
+	}
 	log := &testutil.Buffer{}
 	sys := actor.NewSystem(actor.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
-	rt := lua.New(sys, lua.Config{Path: path})
+	rt := lua.New(sys, cfg)
 	close := sync.OnceFunc(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
