@@ -47,6 +47,13 @@ type Config struct {
 	// handler is interrupted (KillAfter; 0 is off). config.lua's
 	// monitor = { warn_ms = 5000, kill_ms = 200 }.
 	Monitor actor.Monitor
+	// Memory is every Lua service's memory limit, by its estimate:
+	// config.lua's memory = { soft = bytes, hard = bytes } (lua.MemoryLimit).
+	Memory lua.MemoryLimit
+	// MemoryLimit is the process's: Go's soft memory limit
+	// (debug.SetMemoryLimit), and a warning in the log past 90% of it.
+	// config.lua's memory_limit, in bytes; 0 is none.
+	MemoryLimit int64
 	// Services are declared by name: each starts on the first lookup of
 	// its name (call, send, query, uniqueservice), not at boot.
 	Services map[string]names.Decl
@@ -78,7 +85,7 @@ const (
 )
 
 // configKeys are config.lua's keys.
-var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout", "max_message", "max_tasks", "workers", "services", "admin", "console", "monitor"}
+var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout", "max_message", "max_tasks", "workers", "services", "admin", "console", "monitor", "memory", "memory_limit"}
 
 // Load reads the configuration for `tern run path`: path is a bootstrap
 // script, or a directory holding main.lua and an optional config.lua.
@@ -255,6 +262,16 @@ func (cfg *Config) readLua(file string) error {
 			err = cfg.readConsole(file, v)
 		case "monitor":
 			err = cfg.readMonitor(file, v)
+		case "memory":
+			err = cfg.readMemory(file, v)
+		case "memory_limit":
+			n, ok := v.(glua.LNumber)
+			b := float64(n)
+			if !ok || math.IsNaN(b) || b < 1<<20 || b > MaxMaxMessage || b != math.Trunc(b) {
+				err = bad("memory_limit", fmt.Sprintf("a whole number of bytes from %d (1 MiB) to %d", 1<<20, int64(MaxMaxMessage)), v)
+				return
+			}
+			cfg.MemoryLimit = int64(b)
 		case "workers":
 			n, ok := v.(glua.LNumber)
 			w := float64(n)
@@ -300,6 +317,38 @@ func (cfg *Config) readMonitor(file string, v glua.LValue) error {
 		} else {
 			cfg.Monitor.KillAfter = d
 		}
+	}
+	return nil
+}
+
+// memoryKeys are the keys of memory.
+var memoryKeys = []string{"soft", "hard"}
+
+// readMemory reads memory = { soft = bytes, hard = bytes }: whole
+// positive numbers of bytes, soft below hard; either may be left out.
+func (cfg *Config) readMemory(file string, v glua.LValue) error {
+	t, err := subTable(file, "memory", v, memoryKeys)
+	if err != nil {
+		return err
+	}
+	for _, k := range memoryKeys {
+		v := t.RawGetString(k)
+		if v == glua.LNil {
+			continue
+		}
+		n, ok := v.(glua.LNumber)
+		b := float64(n)
+		if !ok || math.IsNaN(b) || b < 1 || b > MaxMaxMessage || b != math.Trunc(b) {
+			return fmt.Errorf("config %s: memory.%s must be a whole positive number of bytes, at most %d, not %s", file, k, int64(MaxMaxMessage), describeValue(v))
+		}
+		if k == "soft" {
+			cfg.Memory.Soft = int64(b)
+		} else {
+			cfg.Memory.Hard = int64(b)
+		}
+	}
+	if m := cfg.Memory; m.Soft > 0 && m.Hard > 0 && m.Soft >= m.Hard {
+		return fmt.Errorf("config %s: memory.soft (%d) must be below memory.hard (%d)", file, m.Soft, m.Hard)
 	}
 	return nil
 }

@@ -87,6 +87,12 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.MaxTasks < 0 {
 		return nil, fmt.Errorf("root: MaxTasks must be a positive number of tasks, not %d", cfg.MaxTasks)
 	}
+	if m := cfg.Memory; m.Soft < 0 || m.Hard < 0 || (m.Soft > 0 && m.Hard > 0 && m.Soft >= m.Hard) {
+		return nil, fmt.Errorf("root: Memory must have 0 <= Soft < Hard (or either 0), not soft %d, hard %d", m.Soft, m.Hard)
+	}
+	if cfg.MemoryLimit < 0 {
+		return nil, fmt.Errorf("root: MemoryLimit must be a positive number of bytes, not %d", cfg.MemoryLimit)
+	}
 	if err := cfg.absolute(); err != nil {
 		return nil, fmt.Errorf("root: %w", err)
 	}
@@ -117,6 +123,7 @@ func New(cfg Config) (*Runtime, error) {
 		GoService:  r.goService,
 		MaxMessage: cfg.MaxMessage,
 		MaxTasks:   cfg.MaxTasks,
+		Memory:     cfg.Memory,
 	})
 	return r, nil
 }
@@ -188,6 +195,7 @@ func (r *Runtime) Start(ctx context.Context) error {
 	if r.cfg.Signals || r.cfg.SignalC != nil {
 		r.watchSignals()
 	}
+	setMemoryLimit(r.cfg.MemoryLimit, r.log, r.done)
 	// The root records its own address in Init, before it spawns anything:
 	// the bootstrap may call tern.shutdown before Spawn returns here.
 	if _, err := r.sys.Spawn(&rootService{rt: r}, actor.SpawnOptions{Name: "root", Script: "go:root"}); err != nil {
