@@ -1,7 +1,10 @@
 package root
 
 import (
+	"context"
+
 	"github.com/tern-dev/tern/internal/suggest"
+	"github.com/tern-dev/tern/internal/testutil"
 	"io"
 	"log/slog"
 	"os"
@@ -128,7 +131,7 @@ func TestLogger(t *testing.T) {
 func TestLoadRejects(t *testing.T) {
 	for dir, want := range map[string]string{
 		"unknownkey":      `unknown key "log_levl" (did you mean "log_level"?)`,
-		"farkey":          `unknown key "colour"; known keys: admin, console, log_format, log_level, max_message, max_tasks, monitor, path, services, shutdown_timeout, workers`,
+		"farkey":          `unknown key "colour"; known keys: admin, console, log_format, log_level, max_message, max_tasks, memory, memory_limit, monitor, path, services, shutdown_timeout, workers`,
 		"numkey":          `keys must be names`,
 		"pathentry":       `path[2] must be a string, not number 3`,
 		"pathkey":         `path must be a string or a list of strings; it has the key string "extra"`,
@@ -269,5 +272,54 @@ func TestLoadMonitor(t *testing.T) {
 	}
 	if _, err := load("return { monitr = {} }"); err == nil || !strings.Contains(err.Error(), `unknown key "monitr" (did you mean "monitor"?)`) {
 		t.Errorf("monitr: %v", err)
+	}
+}
+
+// config.lua's monitor reaches the runtime: a handler in an endless loop
+// is named in a warning past warn_ms, and stopped past kill_ms; the
+// bootstrap's pcall(tern.call, ...) gets the budget error.
+func TestMonitorFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	for name, src := range map[string]string{
+		"config.lua": "return { monitor = { warn_ms = 50, kill_ms = 200 } }",
+		"spin.lua":   "local S = {}\nfunction S.spin()\n\twhile true do\n\tend\nend\nreturn S\n",
+		"main.lua": `local tern = require "tern"
+local ok, err = pcall(tern.call, tern.newservice("spin"), "spin")
+tern.log("spin:", ok, err)
+tern.shutdown(ok and 1 or 7)
+`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &testutil.Buffer{}
+	cfg.LogOutput = log
+	rt, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Start(ctx); err != nil {
+		t.Fatalf("start: %v\n%s", err, log.String())
+	}
+	if code := waitCode(t, rt, log); code != 7 {
+		t.Fatalf("exit code %d, want 7 (the call failed)\n%s", code, log.String())
+	}
+	out := log.String()
+	for _, want := range []string{
+		`msg="a handler is running for a long time (maybe in an endless loop)" service=spin`,
+		`cmd=spin running=`,
+		`spin.lua:4: handler ran past kill_ms (200 ms)`,
+		`msg="spin: false`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in the log:\n%s", want, out)
+		}
 	}
 }
