@@ -5,6 +5,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/tern-dev/tern/actor"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -212,6 +213,21 @@ func (w *memWalk) visit(v glua.LValue) {
 		w.push(v.Env)
 		for _, x := range live {
 			w.push(x)
+		}
+	}
+}
+
+// MeasureMemory is a control message: a Lua service takes its estimate
+// now, publishes it (Info.Memory), and answers with bytes and whether the
+// walk was complete. The console's mem and the admin API send it.
+type MeasureMemory struct{}
+
+func (s *Service) measure(c *actor.Context, m *actor.Message) {
+	mem := s.memory()
+	c.SetMemory(mem.Bytes)
+	if m.Session != 0 {
+		if err := c.Reply(m.From, m.Session, mem.Bytes, mem.Complete); err != nil {
+			c.Fail(m.From, m.Session, err)
 		}
 	}
 }

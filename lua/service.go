@@ -124,6 +124,10 @@ func (s *Service) Receive(c *actor.Context, m *actor.Message) {
 			s.settle()
 			return
 		}
+		if _, ok := m.Ctl.(*MeasureMemory); ok {
+			s.measure(c, m)
+			return
+		}
 	}
 	if m.Kind != actor.Call && m.Kind != actor.Send {
 		c.Logger().Debug("late message dropped", "kind", m.Kind.String(), "session", m.Session, "from", m.From.String())

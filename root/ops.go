@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tern-dev/tern/actor"
@@ -159,6 +160,35 @@ func (r *Runtime) ShuttingDown() bool {
 	default:
 	}
 	return r.stopping.Load()
+}
+
+// MeasureMemory asks every running Lua service for its memory estimate
+// now (skynet's mem), all at once, and returns the listing with them
+// (Info.Memory). A service that cannot answer within a second (busy in a
+// long handler) or is gone keeps its last estimate.
+func (r *Runtime) MeasureMemory(ctx context.Context) ([]actor.Info, error) {
+	if err := r.up("measure memory"); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	list := r.sys.Services()
+	var wg sync.WaitGroup
+	for i, in := range list {
+		if strings.HasPrefix(in.Script, "go:") || in.State != actor.Running {
+			continue
+		}
+		wg.Go(func() {
+			res, err := r.sys.CallControl(ctx, in.Addr, "measure memory", &lua.MeasureMemory{})
+			if err == nil && len(res) > 0 {
+				if n, ok := res[0].(int64); ok {
+					list[i].Memory = n
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return list, nil
 }
 
 // Inject runs the Lua file (found along the service's script path only)

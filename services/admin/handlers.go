@@ -69,6 +69,13 @@ func target(r *http.Request) (string, error) {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("memory") == "now" {
+		// every Lua service estimates its memory first (skynet's mem)
+		if _, err := s.rt.MeasureMemory(r.Context()); err != nil {
+			writeError(w, http.StatusServiceUnavailable, err)
+			return
+		}
+	}
 	all := s.rt.Services()
 	out := make([]Service, 0, len(all))
 	for _, svc := range all {

@@ -105,7 +105,7 @@ func TestServiceStats(t *testing.T) {
 		t.Errorf("busy %gs after spinning 150 ms", s.Busy)
 	}
 	if s.Memory != 0 || s.Reloads != 0 {
-		t.Errorf("memory %d, reloads %d", s.Memory, s.Reloads)
+		t.Errorf("memory %d (before any estimate), reloads %d", s.Memory, s.Reloads)
 	}
 	testutil.Eventually(t, 10*time.Second, "sink got the fanout", func() bool {
 		return e.service("sink").Handled == k0.Handled+5
@@ -141,6 +141,22 @@ func TestServiceStats(t *testing.T) {
 	e.want(200, "POST", "/services/st/reload", "", nil)
 	if s := e.service("st"); s.Reloads != 1 {
 		t.Errorf("reloads %d after a reload", s.Reloads)
+	}
+
+	// ?memory=now has every Lua service estimate its memory first.
+	var fresh []Service
+	e.want(200, "GET", "/services?memory=now", "", &fresh)
+	found := false
+	for _, f := range fresh {
+		if f.Name == "st" {
+			found = true
+			if f.Memory < 8<<10 || f.Memory > 1<<20 {
+				t.Errorf("st's memory estimate: %d B", f.Memory)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("st not listed: %+v", fresh)
 	}
 }
 

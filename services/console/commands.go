@@ -24,7 +24,7 @@ var usage = map[string]string{
 	"help":      "help: this list",
 	"list":      "list: every service (address, name, script, state)",
 	"info":      "info X: one service (X is a name or an address, :0000000a)",
-	"mem":       "mem: the Go heap and goroutines",
+	"mem":       "mem: the Go heap and goroutines, and each Lua service's memory estimate, taken now",
 	"gc":        "gc: run the Go garbage collector, then mem",
 	"stat":      "stat: per service: address, name, mailbox length and high-water mark, messages in and out, errors, busy seconds, tasks",
 	"reload":    "reload X: reload a Lua service in place",
@@ -141,7 +141,27 @@ func cmdMem(ss *session, args []string) error {
 		return err
 	}
 	mem(ss)
+	ctx, cancel := ss.timeout()
+	defer cancel()
+	list, err := ss.s.rt.MeasureMemory(ctx)
+	if err != nil {
+		return err
+	}
+	ss.line("addr\tname\tscript\tmemory")
+	for _, sv := range list {
+		if sv.Memory > 0 {
+			ss.printf("%s\t%s\t%s\t%s", sv.Addr, orDash(sv.Name), sv.Script, bytes(uint64(sv.Memory)))
+		}
+	}
 	return nil
+}
+
+// memOrDash is a service's memory estimate, or "-" when it has none yet.
+func memOrDash(n int64) string {
+	if n <= 0 {
+		return "-"
+	}
+	return bytes(uint64(n))
 }
 
 func mem(ss *session) {
@@ -181,10 +201,10 @@ func cmdStat(ss *session, args []string) error {
 	if _, err := nargs("stat", args, 0); err != nil {
 		return err
 	}
-	ss.line("addr\tname\tqueued\tpeak\thandled\tsent\terrors\tbusy\ttasks")
+	ss.line("addr\tname\tqueued\tpeak\thandled\tsent\terrors\tbusy\ttasks\tmemory")
 	for _, sv := range ss.s.rt.Services() {
-		ss.printf("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.3f\t%d", sv.Addr, orDash(sv.Name), sv.Queued, sv.Peak,
-			sv.Handled, sv.Sent, sv.Errors, sv.Busy.Seconds(), sv.Tasks)
+		ss.printf("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.3f\t%d\t%s", sv.Addr, orDash(sv.Name), sv.Queued, sv.Peak,
+			sv.Handled, sv.Sent, sv.Errors, sv.Busy.Seconds(), sv.Tasks, memOrDash(sv.Memory))
 	}
 	return nil
 }

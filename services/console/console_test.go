@@ -132,9 +132,9 @@ func TestCommands(t *testing.T) {
 	contains(t, "info", cl.ok("info echo"), "addr\t"+echo, "name\techo", "script\t", "state\trunning", "handled\t")
 	contains(t, "info by address", cl.ok("info "+echo), "name\techo")
 	contains(t, "info quoted", cl.ok(`info "echo"`), "name\techo")
-	contains(t, "mem", cl.ok("mem"), "heap_alloc\t", "goroutines\t")
+	contains(t, "mem", cl.ok("mem"), "heap_alloc\t", "goroutines\t", "addr\tname\tscript\tmemory", echo+"\techo\t")
 	contains(t, "gc", cl.ok("gc"), "num_gc\t")
-	contains(t, "stat", cl.ok("stat"), "addr\tname\tqueued\tpeak\thandled\tsent\terrors\tbusy\ttasks", echo+"\techo\t0\t")
+	contains(t, "stat", cl.ok("stat"), "addr\tname\tqueued\tpeak\thandled\tsent\terrors\tbusy\ttasks\tmemory", echo+"\techo\t0\t")
 
 	if got := cl.ok("call echo add 1 2"); got != "3" {
 		t.Errorf("call add: %q", got)

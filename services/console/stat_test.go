@@ -19,7 +19,7 @@ func TestStatCounts(t *testing.T) {
 		t.Helper()
 		for _, l := range strings.Split(cl.ok("stat"), "\n") {
 			if f := strings.Split(l, "\t"); f[0] == echo {
-				if len(f) != 9 || f[1] != "echo" {
+				if len(f) != 10 || f[1] != "echo" {
 					t.Fatalf("stat row %q", l)
 				}
 				return f
@@ -45,7 +45,7 @@ func TestStatCounts(t *testing.T) {
 	cl.fails("call echo fail", "failed on purpose")
 	cl.fails("call echo fail", "failed on purpose")
 	after := row()
-	// Columns: addr name queued peak handled sent errors busy tasks.
+	// Columns: addr name queued peak handled sent errors busy tasks memory.
 	if n(after, 2) != 0 || n(after, 3) < 1 {
 		t.Errorf("queued %s, peak %s", after[2], after[3])
 	}
