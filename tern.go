@@ -20,6 +20,8 @@
 package tern
 
 import (
+	"context"
+
 	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/names"
 	"github.com/tern-dev/tern/root"
@@ -48,6 +50,10 @@ type Addr = actor.Addr
 
 // GoFactory makes a Go service from its start arguments.
 type GoFactory = root.GoFactory
+
+// WithTrace makes Runtime.Call's request a traced one, tagged tag: the
+// Lua services it reaches log each hop (tern.trace).
+func WithTrace(ctx context.Context, tag string) context.Context { return actor.WithTrace(ctx, tag) }
 
 // New builds a runtime; nothing runs until Start.
 func New(cfg Config) (*Runtime, error) { return root.New(cfg) }

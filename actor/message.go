@@ -49,6 +49,10 @@ type Message struct {
 	// whatever goroutine releases the message, so it must be quick and
 	// must not block.
 	Done func()
+	// Trace is the trace tag of the request this message belongs to
+	// (tern.trace), or "": a service handling a traced request passes
+	// the tag on to the calls and sends it makes, and logs each hop.
+	Trace string
 }
 
 var msgPool = sync.Pool{New: func() any { return new(Message) }}

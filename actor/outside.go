@@ -12,7 +12,12 @@ import (
 func (s *System) Call(ctx context.Context, to Addr, cmd string, args ...any) ([]any, error) {
 	session, ch := s.await()
 	defer s.outside.Delete(session)
-	if err := s.send(None, to, Call, session, cmd, args); err != nil {
+	req, err := s.newMessage(Call, session, cmd, args)
+	if err != nil {
+		return nil, err
+	}
+	req.Trace = TraceOf(ctx)
+	if err := s.Post(to, req); err != nil {
 		return nil, err
 	}
 	m, err := s.wait(ctx, to, "call "+quote(cmd), ch)
@@ -21,6 +26,21 @@ func (s *System) Call(ctx context.Context, to Addr, cmd string, args ...any) ([]
 	}
 	defer m.Release()
 	return decodeArgs(m.Data)
+}
+
+type traceKey struct{}
+
+// WithTrace makes the calls System.Call makes with ctx traced requests,
+// tagged tag: the Lua services that handle them, and what they call in
+// turn, log each hop (tern.trace).
+func WithTrace(ctx context.Context, tag string) context.Context {
+	return context.WithValue(ctx, traceKey{}, tag)
+}
+
+// TraceOf is the trace tag WithTrace put in ctx, or "".
+func TraceOf(ctx context.Context) string {
+	tag, _ := ctx.Value(traceKey{}).(string)
+	return tag
 }
 
 // await registers a session for an answer addressed to None.

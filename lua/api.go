@@ -55,6 +55,7 @@ var ternAPI = map[string]apiFunc{
 	"address":     lAddress,
 	"log":         lLog,
 	"memory":      lMemory,
+	"trace":       lTrace,
 	"error":       lLogError,
 }
 

@@ -113,7 +113,7 @@ func lCall(s *Service, L *glua.LState) int {
 	if err != nil {
 		return fail(L, err.Error())
 	}
-	s.await(session, waitState{kind: waitCall, addr: to.addr, name: to.name, cmd: cmd})
+	s.await(session, waitState{kind: waitCall, addr: to.addr, name: to.name, cmd: cmd, sent: s.traceClock()})
 	return suspend(L)
 }
 
@@ -128,7 +128,7 @@ func lCallTimeout(s *Service, L *glua.LState) int {
 		return fail(L, err.Error())
 	}
 	timer := s.c.NewSession()
-	s.await(session, waitState{kind: waitCall, timer: timer, addr: to.addr, name: to.name, cmd: cmd})
+	s.await(session, waitState{kind: waitCall, timer: timer, addr: to.addr, name: to.name, cmd: cmd, sent: s.traceClock()})
 	s.c.Await(timer, s.cur)
 	s.c.After(ms, timer)
 	return suspend(L)
@@ -167,6 +167,10 @@ func (s *Service) post(L *glua.LState, to dest, kind actor.Kind, cmd string, fro
 	m.Kind, m.Session, m.Cmd, m.Data = kind, session, cmd, data
 	if to.addr == actor.None {
 		m.Ctl = names.Forward{Name: to.name}
+	}
+	if co := s.cur; co != nil && co.tag != "" {
+		m.Trace = co.tag
+		s.traceOut(co, kind, to, cmd)
 	}
 	if err := s.c.Post(addr, m); err != nil {
 		return 0, fmt.Errorf("%s %s %q: %w", kind, to, cmd, err)

@@ -202,6 +202,10 @@ func (s *Service) request(m *actor.Message) {
 		co.from, co.session = m.From, m.Session
 	}
 	co.cmd, co.request = m.Cmd, true
+	if m.Trace != "" {
+		co.tag = m.Trace
+		s.traceIn(m)
+	}
 	s.inflight++
 	s.resume(co, args)
 }

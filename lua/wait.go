@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/tern-dev/tern/actor"
 	glua "github.com/yuin/gopher-lua"
@@ -20,6 +21,7 @@ type waitState struct {
 	addr    actor.Addr // call target or new service
 	name    string     // call target's name, when called by name
 	cmd     string
+	sent    time.Time // a traced call: when it was sent (trace.go)
 }
 
 type waitKind uint8
@@ -66,6 +68,9 @@ func (c *coro) Wake(m *actor.Message) {
 		if args, err = unpackLAppend(s.L, append(args, glua.LTrue), m.Data); err != nil {
 			args = append(args[:0], glua.LFalse, glua.LString(fmt.Sprintf("call %s %q: bad reply: %v", dest{w.addr, w.name}, w.cmd, err)))
 		}
+	}
+	if c.tag != "" && w.kind == waitCall {
+		s.traceAnswer(c, w, m)
 	}
 	s.resume(c, args)
 	s.settle()

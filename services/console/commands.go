@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tern-dev/tern/actor"
@@ -33,6 +34,7 @@ var usage = map[string]string{
 	"start":     "start X: start the service declared as X",
 	"kill":      "kill X: stop a service at once",
 	"call":      "call X CMD ARGS...: call CMD on X; ARGS are Lua literals (1, 2.5, \"s\", true, nil, {1, x = 2})",
+	"trace":     "trace X CMD ARGS...: call, traced: each hop it causes is logged under the tag printed first",
 	"ping":      "ping X: the round-trip time of a call to X",
 	"inject":    "inject X FILE.lua: run a Lua file in X's VM (only with console.inject = true)",
 	"log":       "log LEVEL: set the log level (debug, info, warn, error)",
@@ -53,6 +55,7 @@ func init() {
 		"start":     cmdStart,
 		"kill":      cmdKill,
 		"call":      cmdCall,
+		"trace":     cmdTrace,
 		"ping":      cmdPing,
 		"inject":    cmdInject,
 		"log":       cmdLog,
@@ -291,8 +294,25 @@ func cmdKill(ss *session, args []string) error {
 }
 
 func cmdCall(ss *session, args []string) error {
+	return call(ss, "call", args)
+}
+
+// traces numbers the console's traced calls.
+var traces atomic.Uint64
+
+// cmdTrace is call, traced: the request and everything it causes in Lua
+// services log each hop under the tag it prints first (tern.trace).
+func cmdTrace(ss *session, args []string) error {
+	tag := fmt.Sprintf("console-%d", traces.Add(1))
+	ss.printf("trace %s", tag)
+	traced := *ss
+	traced.trace = tag
+	return call(&traced, "trace", args)
+}
+
+func call(ss *session, verb string, args []string) error {
 	if len(args) < 2 {
-		return errors.New(`bad arguments: want "call X CMD ARGS..."`)
+		return fmt.Errorf(`bad arguments: want "%s X CMD ARGS..."`, verb)
 	}
 	target, err := word(args[0])
 	if err != nil {
@@ -312,6 +332,9 @@ func cmdCall(ss *session, args []string) error {
 	}
 	ctx, cancel := ss.timeout()
 	defer cancel()
+	if ss.trace != "" {
+		ctx = actor.WithTrace(ctx, ss.trace)
+	}
 	res, err := ss.s.rt.Call(ctx, target, cmd, vals...)
 	if err != nil {
 		return err

@@ -124,8 +124,9 @@ func (s *Server) accept() {
 
 // session is one connection.
 type session struct {
-	s *Server
-	w *bufio.Writer
+	s     *Server
+	w     *bufio.Writer
+	trace string // the trace tag of this command's calls (trace X CMD)
 }
 
 func (s *Server) serve(c net.Conn) {

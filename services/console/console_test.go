@@ -120,7 +120,7 @@ func contains(t *testing.T, what, got string, wants ...string) {
 }
 
 func TestCommands(t *testing.T) {
-	rt, _ := startRT(t)
+	rt, log := startRT(t)
 	echo := load(t, rt, "echo", "echo")
 	load(t, rt, "v1", "versioned")
 	load(t, rt, "v2", "versioned")
@@ -139,10 +139,16 @@ func TestCommands(t *testing.T) {
 	if got := cl.ok("call echo add 1 2"); got != "3" {
 		t.Errorf("call add: %q", got)
 	}
+	got := cl.ok("trace echo add 1 2")
+	tag := strings.TrimPrefix(strings.Split(got, "\n")[0], "trace ")
+	if !strings.HasPrefix(tag, "console-") || !strings.HasSuffix(got, "\n3") {
+		t.Errorf("trace add: %q", got)
+	}
+	contains(t, "the traced call's hop", log.String(), "tag="+tag+" hop=recv from=:00000000 cmd=add kind=call")
 	if got := cl.ok("call echo add 1, 2.5"); got != "3.5" {
 		t.Errorf("call add with a comma: %q", got)
 	}
-	got := cl.ok(`call echo echo "a b" 'c\n' {1, 2, x = 3, ["y z"] = {true}} true nil -7 0x10`)
+	got = cl.ok(`call echo echo "a b" 'c\n' {1, 2, x = 3, ["y z"] = {true}} true nil -7 0x10`)
 	want := "\"a b\"\n\"c\\n\"\n{[1] = 1, [2] = 2, x = 3, [\"y z\"] = {true}}\ntrue\nnil\n-7\n16"
 	if got != want {
 		t.Errorf("call echo:\n got %q\nwant %q", got, want)
