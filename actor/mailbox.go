@@ -261,6 +261,7 @@ func (m *mailbox) next() bool {
 		m.warnAt = firstWarning
 		m.user.shrink()
 	}
+	m.watch.seq++ // a new handler run (pool.go)
 	m.mu.Unlock()
 	if msg == nil {
 		return false

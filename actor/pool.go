@@ -466,7 +466,7 @@ func (s *seen) time(p *pool, w *worker, now time.Time, warnAfter, killAfter time
 		return kills
 	}
 	h := &m.watch
-	run := h.seq.Load()
+	run := m.runSeq()
 	if run != s.run {
 		s.run, s.since, s.warn, s.kill = run, now, warnAfter, false
 		return kills
@@ -493,7 +493,7 @@ func (s *seen) time(p *pool, w *worker, now time.Time, warnAfter, killAfter time
 			h.budget.Store(int64(killAfter))
 			h.kill.Store(run)
 			(*fn)(true)
-			kills = append(kills, killMark{w: w, turn: s.turn, h: h, run: run, fn: *fn})
+			kills = append(kills, killMark{w: w, turn: s.turn, m: m, run: run, fn: *fn})
 		} else {
 			p.sys.log.Warn("a handler ran past its budget; a Go service cannot be interrupted",
 				"service", o.name, "addr", o.addr.String(), "cmd", h.command(), "running", ran.Round(time.Millisecond), "kill_after", killAfter)
@@ -555,7 +555,7 @@ func (p *pool) replace(w *worker, turn uint64) bool {
 type killMark struct {
 	w    *worker
 	turn uint64
-	h    *handlerWatch
+	m    *mailbox
 	run  uint64
 	fn   func(bool)
 }
@@ -564,10 +564,10 @@ type killMark struct {
 // the pool stops) and tells their services.
 func clearKills(kills []killMark, all bool) []killMark {
 	return slices.DeleteFunc(kills, func(k killMark) bool {
-		if !all && k.w.turns.Load() == k.turn && k.h.seq.Load() == k.run {
+		if !all && k.w.turns.Load() == k.turn && k.m.runSeq() == k.run {
 			return false
 		}
-		k.h.kill.CompareAndSwap(k.run, 0)
+		k.m.watch.kill.CompareAndSwap(k.run, 0)
 		k.fn(false)
 		return true
 	})
@@ -610,12 +610,13 @@ func (p *pool) limits() (warnAfter, killAfter time.Duration) {
 // handlerWatch is what the monitor knows of the handler a service runs:
 // which run it is (one a message, and one more for each Lua task resumed
 // after the first in a message) and the command it serves. The service's
-// own goroutine writes it; the monitor reads it. A run costs one atomic
-// add; the command is published only when it changes.
+// own goroutine writes it; the monitor reads it. A message's run costs
+// an increment under the lock next takes anyway (no atomic operation);
+// the command is published only when it changes.
 type handlerWatch struct {
-	seq   atomic.Uint64 // runs begun
-	fresh bool          // the run begun by the latest message has not been claimed (Context.Running)
-	lua   bool          // the service names its runs itself (Context.SetInterrupt)
+	seq   uint64 // runs begun, under the mailbox's mu
+	fresh bool   // the run begun by the latest message has not been claimed (Context.Running)
+	lua   bool   // the service names its runs itself (Context.SetInterrupt)
 
 	// The command, published under a sequence lock: cmdSeq is odd while
 	// cmdPtr and cmdLen change. cmd is the last one published, for the
@@ -632,9 +633,16 @@ type handlerWatch struct {
 	budget    atomic.Int64
 }
 
-// begin starts the run of the message msg, taken from the mailbox.
+// runSeq is the handler run m is in (or its latest).
+func (m *mailbox) runSeq() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.watch.seq
+}
+
+// begin starts the run of the message msg, taken from the mailbox (next
+// has counted it in seq).
 func (h *handlerWatch) begin(msg any) {
-	h.seq.Add(1)
 	h.fresh = true
 	if h.lua {
 		return
@@ -685,11 +693,14 @@ func (h *handlerWatch) command() string {
 // cmd is the command it serves. A Lua service calls it before each task
 // it resumes (the first resume of a message continues the message's run).
 func (c *Context) Running(cmd string) {
-	h := &c.p.mb.watch
+	m := &c.p.mb
+	h := &m.watch
 	if h.fresh {
 		h.fresh = false
 	} else {
-		h.seq.Add(1)
+		m.mu.Lock()
+		h.seq++
+		m.mu.Unlock()
 	}
 	h.setCmd(cmd)
 }
@@ -708,9 +719,9 @@ func (c *Context) SetInterrupt(fn func(on bool)) {
 // Expired returns the budget (Monitor.KillAfter) the current run has run
 // past, once the monitor has asked it to stop; else 0.
 func (c *Context) Expired() time.Duration {
-	h := &c.p.mb.watch
-	if k := h.kill.Load(); k != 0 && k == h.seq.Load() {
-		return time.Duration(h.budget.Load())
+	m := &c.p.mb
+	if k := m.watch.kill.Load(); k != 0 && k == m.runSeq() {
+		return time.Duration(m.watch.budget.Load())
 	}
 	return 0
 }
