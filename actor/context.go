@@ -163,6 +163,9 @@ func (c *Context) SetTasks(n int) { c.p.tasks.Store(int32(n)) }
 // listings (Info.Memory).
 func (c *Context) SetMemory(n int64) { c.p.memory.Store(n) }
 
+// Limits are the service's own limits (SpawnOptions.Limits), or nil.
+func (c *Context) Limits() *Limits { return c.p.limits }
+
 // Self is the service's address.
 func (c *Context) Self() Addr { return c.p.addr }
 

@@ -466,6 +466,9 @@ func (s *seen) time(p *pool, w *worker, now time.Time, warnAfter, killAfter time
 		return kills
 	}
 	h := &m.watch
+	if o := m.owner; o != nil {
+		warnAfter, killAfter = o.limits.monitor(warnAfter, killAfter)
+	}
 	run := m.runSeq()
 	if run != s.run {
 		s.run, s.since, s.warn, s.kill = run, now, warnAfter, false

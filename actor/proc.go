@@ -15,6 +15,7 @@ import (
 // proc is one live service: a protoactor actor with our mailbox and
 // dispatcher, the Service it hosts, and its reused Context.
 type proc struct {
+	limits  *Limits // its own limits (SpawnOptions.Limits); nil: the runtime's
 	sys     *System
 	addr    Addr
 	name    string
@@ -70,6 +71,7 @@ func (s *System) Spawn(svc Service, o SpawnOptions) (Addr, error) {
 		addr:         MakeAddr(s.node, h),
 		name:         o.Name,
 		script:       o.Script,
+		limits:       o.Limits,
 		svc:          svc,
 		started:      time.Now(),
 		readyTo:      o.ReadyTo,

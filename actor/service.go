@@ -44,4 +44,7 @@ type SpawnOptions struct {
 	// a worker held past a few milliseconds, which costs a goroutine each
 	// time). Lua services and Go services that do not block use the pool.
 	Dedicated bool
+	// Limits are the service's own monitor and memory limits; nil keeps
+	// the runtime's.
+	Limits *Limits
 }

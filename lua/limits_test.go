@@ -34,7 +34,7 @@ func newLimitsEnv(t *testing.T, maxMessage int) *limitsEnv {
 		MaxMessage: maxMessage,
 	})
 	table := names.NewTable()
-	start := func(script string, args []byte, readyTo actor.Addr, session uint32) (actor.Addr, error) {
+	start := func(script string, args []byte, _ *actor.Limits, readyTo actor.Addr, session uint32) (actor.Addr, error) {
 		return rt.Start(script, args, "", actor.SpawnOptions{ReadyTo: readyTo, ReadySession: session})
 	}
 	na, err := sys.Spawn(names.New(table, start, nil), actor.SpawnOptions{Name: "names", Script: "go:names"})

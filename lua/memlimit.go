@@ -6,12 +6,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tern-dev/tern/actor"
 	glua "github.com/yuin/gopher-lua"
 )
 
 // MemoryLimit bounds what one Lua service may hold, by its estimate
 // (memory.go), in bytes; 0 is no limit. config.lua's memory = { soft =
-// bytes, hard = bytes }.
+// bytes, hard = bytes }, for every Lua service (Config.Memory) or one
+// declared service (actor.Limits).
 //
 //   - Past Soft, the log warns once (and again after the service has come
 //     back under it).
@@ -23,11 +25,22 @@ import (
 // The estimate is taken between messages, at most every memEvery (and
 // never more than 2% of the service's time: a big VM takes longer to
 // walk), and every memEvery during a handler that keeps running.
-type MemoryLimit struct {
-	Soft, Hard int64
-}
+type MemoryLimit = actor.MemoryLimit
 
-func (m MemoryLimit) on() bool { return m.Soft > 0 || m.Hard > 0 }
+// memoryLimit is the service's limit: its own (a declared service's),
+// field by field, else the runtime's.
+func (s *Service) memoryLimit() MemoryLimit {
+	m := s.rt.memory
+	if l := s.c.Limits(); l != nil {
+		if l.Memory.Soft != 0 {
+			m.Soft = l.Memory.Soft
+		}
+		if l.Memory.Hard != 0 {
+			m.Hard = l.Memory.Hard
+		}
+	}
+	return m
+}
 
 // memEvery is how often a limited service's memory is estimated.
 const memEvery = 100 * time.Millisecond

@@ -79,8 +79,8 @@ func scriptName(path string) string {
 func (s *Service) Init(c *actor.Context) error {
 	s.c = c
 	c.SetInterrupt(armBudget) // the run budget (budget.go)
-	if s.rt.memory.on() {
-		s.mem = &memState{limit: s.rt.memory}
+	if limit := s.memoryLimit(); limit.On() {
+		s.mem = &memState{limit: limit}
 		s.watchMemory()
 	}
 	chunk, err := s.rt.protos.load(s.script)

@@ -13,12 +13,15 @@ import (
 type Decl struct {
 	Script string // a Lua script name, or a Go service registered by name
 	Args   []any
+	// Limits are the service's own monitor and memory limits (config.lua's
+	// services.NAME.monitor and .memory); nil keeps the runtime's.
+	Limits *actor.Limits
 }
 
-// Starter starts the service script with packed args; the new service
-// reports the end of its init to (readyTo, session), as actor.SpawnOptions
-// says.
-type Starter func(script string, args []byte, readyTo actor.Addr, session uint32) (actor.Addr, error)
+// Starter starts the service script with packed args and its own limits
+// (nil: the runtime's); the new service reports the end of its init to
+// (readyTo, session), as actor.SpawnOptions says.
+type Starter func(script string, args []byte, limits *actor.Limits, readyTo actor.Addr, session uint32) (actor.Addr, error)
 
 // Service is the name service actor. It registers names, starts declared
 // services on first use (unique.go), forwards messages sent to a name that

@@ -34,7 +34,7 @@ func newWorld(t *testing.T, declared map[string]names.Decl, svcs map[string]func
 		defer cancel()
 		_ = w.sys.Close(ctx)
 	})
-	start := func(script string, args []byte, readyTo actor.Addr, session uint32) (actor.Addr, error) {
+	start := func(script string, args []byte, _ *actor.Limits, readyTo actor.Addr, session uint32) (actor.Addr, error) {
 		f := svcs[script]
 		if f == nil {
 			return actor.None, errors.New("no script " + script)

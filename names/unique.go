@@ -91,7 +91,7 @@ func (s *Service) launch(c *actor.Context, name string, d Decl) (*launch, error)
 		return nil, fmt.Errorf("names: start %q: %w", name, err)
 	}
 	session := c.NewSession()
-	a, err := s.start(d.Script, args, c.Self(), session)
+	a, err := s.start(d.Script, args, d.Limits, c.Self(), session)
 	if err != nil {
 		return nil, fmt.Errorf("names: start %q: %w", name, err)
 	}

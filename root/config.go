@@ -2,13 +2,15 @@ package root
 
 import (
 	"fmt"
-	"github.com/tern-dev/tern/internal/suggest"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/tern-dev/tern/internal/suggest"
 
 	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/lua"
@@ -293,13 +295,20 @@ var monitorKeys = []string{"warn_ms", "kill_ms"}
 // MaxMonitorMs is the most warn_ms and kill_ms may be: a day.
 const MaxMonitorMs = 86_400_000
 
-// readMonitor reads monitor = { warn_ms = 5000, kill_ms = 200 }: whole
-// positive numbers of milliseconds, at most a day; either may be left
-// out (kill_ms = nil is no budget).
-func (cfg *Config) readMonitor(file string, v glua.LValue) error {
-	t, err := subTable(file, "monitor", v, monitorKeys)
+// readMonitor reads monitor = { warn_ms = 5000, kill_ms = 200 }.
+func (cfg *Config) readMonitor(file string, v glua.LValue) (err error) {
+	cfg.Monitor, err = parseMonitor(file, "monitor", v)
+	return err
+}
+
+// parseMonitor reads the monitor table at key: whole positive numbers of
+// milliseconds, at most a day; either may be left out (kill_ms = nil is
+// no budget, or the runtime's for a service).
+func parseMonitor(file, key string, v glua.LValue) (actor.Monitor, error) {
+	var m actor.Monitor
+	t, err := subTable(file, key, v, monitorKeys)
 	if err != nil {
-		return err
+		return m, err
 	}
 	for _, k := range monitorKeys {
 		v := t.RawGetString(k)
@@ -309,27 +318,34 @@ func (cfg *Config) readMonitor(file string, v glua.LValue) error {
 		n, ok := v.(glua.LNumber)
 		ms := float64(n)
 		if !ok || math.IsNaN(ms) || ms < 1 || ms > MaxMonitorMs || ms != math.Trunc(ms) {
-			return fmt.Errorf("config %s: monitor.%s must be a whole positive number of milliseconds, at most %d (a day), not %s", file, k, MaxMonitorMs, describeValue(v))
+			return m, fmt.Errorf("config %s: %s.%s must be a whole positive number of milliseconds, at most %d (a day), not %s", file, key, k, MaxMonitorMs, describeValue(v))
 		}
 		d := time.Duration(ms) * time.Millisecond
 		if k == "warn_ms" {
-			cfg.Monitor.WarnAfter = d
+			m.WarnAfter = d
 		} else {
-			cfg.Monitor.KillAfter = d
+			m.KillAfter = d
 		}
 	}
-	return nil
+	return m, nil
 }
 
 // memoryKeys are the keys of memory.
 var memoryKeys = []string{"soft", "hard"}
 
-// readMemory reads memory = { soft = bytes, hard = bytes }: whole
-// positive numbers of bytes, soft below hard; either may be left out.
-func (cfg *Config) readMemory(file string, v glua.LValue) error {
-	t, err := subTable(file, "memory", v, memoryKeys)
+// readMemory reads memory = { soft = bytes, hard = bytes }.
+func (cfg *Config) readMemory(file string, v glua.LValue) (err error) {
+	cfg.Memory, err = parseMemory(file, "memory", v)
+	return err
+}
+
+// parseMemory reads the memory table at key: whole positive numbers of
+// bytes, soft below hard; either may be left out.
+func parseMemory(file, key string, v glua.LValue) (lua.MemoryLimit, error) {
+	var m lua.MemoryLimit
+	t, err := subTable(file, key, v, memoryKeys)
 	if err != nil {
-		return err
+		return m, err
 	}
 	for _, k := range memoryKeys {
 		v := t.RawGetString(k)
@@ -339,18 +355,18 @@ func (cfg *Config) readMemory(file string, v glua.LValue) error {
 		n, ok := v.(glua.LNumber)
 		b := float64(n)
 		if !ok || math.IsNaN(b) || b < 1 || b > MaxMaxMessage || b != math.Trunc(b) {
-			return fmt.Errorf("config %s: memory.%s must be a whole positive number of bytes, at most %d, not %s", file, k, int64(MaxMaxMessage), describeValue(v))
+			return m, fmt.Errorf("config %s: %s.%s must be a whole positive number of bytes, at most %d, not %s", file, key, k, int64(MaxMaxMessage), describeValue(v))
 		}
 		if k == "soft" {
-			cfg.Memory.Soft = int64(b)
+			m.Soft = int64(b)
 		} else {
-			cfg.Memory.Hard = int64(b)
+			m.Hard = int64(b)
 		}
 	}
-	if m := cfg.Memory; m.Soft > 0 && m.Hard > 0 && m.Soft >= m.Hard {
-		return fmt.Errorf("config %s: memory.soft (%d) must be below memory.hard (%d)", file, m.Soft, m.Hard)
+	if m.Soft > 0 && m.Hard > 0 && m.Soft >= m.Hard {
+		return m, fmt.Errorf("config %s: %s.soft (%d) must be below %s.hard (%d)", file, key, m.Soft, key, m.Hard)
 	}
-	return nil
+	return m, nil
 }
 
 // describeValue is a value as an error shows it: its type, and a short
@@ -394,7 +410,7 @@ func readList(t *glua.LTable, item func(i int, v glua.LValue) error, other func(
 }
 
 // serviceKeys are the keys of one entry of services.
-var serviceKeys = []string{"script", "args"}
+var serviceKeys = []string{"script", "args", "monitor", "memory"}
 
 // readServices reads services = { name = { script = "x.lua", args = {...} } }.
 func (cfg *Config) readServices(file string, v glua.LValue) error {
@@ -423,7 +439,7 @@ func (cfg *Config) readServices(file string, v glua.LValue) error {
 			if err != nil {
 				return
 			}
-			if s, ok := dk.(glua.LString); !ok || (s != "script" && s != "args") {
+			if s, ok := dk.(glua.LString); !ok || !slices.Contains(serviceKeys, string(s)) {
 				err = fmt.Errorf("config %s: services.%s: unknown key %s%s", file, name, describeValue(dk), suggest.Key(dk.String(), serviceKeys))
 			}
 		})
@@ -454,6 +470,22 @@ func (cfg *Config) readServices(file string, v glua.LValue) error {
 		default:
 			err = fmt.Errorf("config %s: services.%s.args must be a list, not %s", file, name, describeValue(args))
 			return
+		}
+		if v := d.RawGetString("monitor"); v != glua.LNil {
+			if decl.Limits == nil {
+				decl.Limits = &actor.Limits{}
+			}
+			if decl.Limits.Monitor, err = parseMonitor(file, "services."+name+".monitor", v); err != nil {
+				return
+			}
+		}
+		if v := d.RawGetString("memory"); v != glua.LNil {
+			if decl.Limits == nil {
+				decl.Limits = &actor.Limits{}
+			}
+			if decl.Limits.Memory, err = parseMemory(file, "services."+name+".memory", v); err != nil {
+				return
+			}
 		}
 		cfg.Services[name] = decl
 	})

@@ -1,6 +1,7 @@
 package root
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -69,4 +70,72 @@ func TestWatchMemoryWarns(t *testing.T) {
 	}
 	close(stop)
 	<-ended
+}
+
+// A declared service's own monitor and memory override the runtime's:
+// here only "hog" has a hard limit and only "spinner" a budget; "free"
+// runs the same script as "hog" unlimited.
+func TestDeclaredServiceLimits(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"main.lua": `return {}`,
+		"hog.lua": `local held = {}
+return { grow = function(n) for i = 1, n do held[#held + 1] = string.rep("x", 1000) .. i end return #held end }`,
+		"spinner.lua": `return { spin = function() while true do end end, ping = function() return "pong" end }`,
+		"config.lua": `return { services = {
+	hog = { script = "hog", memory = { hard = 4e6 } },
+	free = { script = "hog" },
+	spinner = { script = "spinner", monitor = { kill_ms = 100 } },
+} }`,
+	}
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &testutil.Buffer{}
+	cfg.LogOutput = log
+	rt, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := rt.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = rt.Shutdown(ctx)
+		rt.Wait()
+		if t.Failed() {
+			t.Logf("log:\n%s", log)
+		}
+	}()
+
+	if _, err := rt.Call(ctx, "hog", "grow", 100_000); err == nil || !strings.Contains(err.Error(), "over its hard limit of 4000000 B") {
+		t.Errorf("hog past its limit: %v", err)
+	}
+	if res, err := rt.Call(ctx, "free", "grow", 10_000); err != nil || res[0] != int64(10_000) {
+		t.Errorf("free: %v %v", res, err)
+	}
+	if _, err := rt.Call(ctx, "spinner", "spin"); err == nil || !strings.Contains(err.Error(), "handler ran past kill_ms (100 ms)") {
+		t.Errorf("spinner: %v", err)
+	}
+	if res, err := rt.Call(ctx, "spinner", "ping"); err != nil || res[0] != "pong" {
+		t.Errorf("spinner after its budget: %v %v", res, err)
+	}
+
+	for conf, want := range map[string]string{
+		`return { services = { db = { script = "db", memory = { soft = "x" } } } }`:  `services.db.memory.soft must be a whole positive number of bytes`,
+		`return { services = { db = { script = "db", monitor = { kil_ms = 5 } } } }`: `services.db.monitor: unknown key string "kil_ms" (did you mean "kill_ms"?)`,
+		`return { services = { db = { script = "db", memroy = {} } } }`:              `services.db: unknown key string "memroy" (did you mean "memory"?)`,
+	} {
+		if _, err := loadConf(t, conf); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v\n want %q", conf, err, want)
+		}
+	}
 }

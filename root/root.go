@@ -57,8 +57,8 @@ func (s *rootService) Init(c *actor.Context) error {
 	// runtime (which also knows the Go services registered by name). Their
 	// scripts are looked up in the app directory, then along the path.
 	appDir := r.cfg.appDir()
-	start := func(script string, args []byte, readyTo actor.Addr, session uint32) (actor.Addr, error) {
-		return r.lua.Start(script, args, appDir, actor.SpawnOptions{ReadyTo: readyTo, ReadySession: session})
+	start := func(script string, args []byte, limits *actor.Limits, readyTo actor.Addr, session uint32) (actor.Addr, error) {
+		return r.lua.Start(script, args, appDir, actor.SpawnOptions{ReadyTo: readyTo, ReadySession: session, Limits: limits})
 	}
 	ns := names.New(r.table, start, r.cfg.Services)
 	ns.SetMaxMessage(r.cfg.MaxMessage)
