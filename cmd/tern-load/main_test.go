@@ -309,19 +309,55 @@ func TestIdleClosedByServer(t *testing.T) {
 	addr := startServer(t, func(c net.Conn) { c.Close(); closed <- struct{}{} })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The hold ends once every connection is up (idle_conns printed) and
+	// the server has closed all three.
+	out := &watchWriter{want: "idle_conns=", seen: make(chan struct{})}
 	go func() {
 		for range 3 {
 			<-closed
 		}
+		<-out.seen
 		cancel()
 	}()
-	code, f, stderr := ternCtx(t, ctx, "run", "-addr", addr, "-proto", "len16", "-idle", "3", "-hold", "10s")
+	var errb bytes.Buffer
+	code := realMain(ctx, []string{"run", "-addr", addr, "-proto", "len16", "-idle", "3", "-hold", "10s"}, out, &errb)
+	f := map[string]string{}
+	for _, w := range strings.Fields(out.String()) {
+		if k, v, ok := strings.Cut(w, "="); ok {
+			f[k] = v
+		}
+	}
 	if code != 1 || atoi(t, f, "idle_conns") != 3 || atoi(t, f, "idle_alive") != 0 {
-		t.Errorf("exit %d, fields %v: want 1, idle_conns=3, idle_alive=0", code, f)
+		t.Errorf("exit %d, fields %v: want 1, idle_conns=3, idle_alive=0\nstderr: %s", code, f, errb.String())
 	}
-	if !strings.Contains(stderr, "closed by the server") {
-		t.Errorf("stderr %q", stderr)
+	if !strings.Contains(errb.String(), "closed by the server") {
+		t.Errorf("stderr %q", errb.String())
 	}
+}
+
+// watchWriter collects output and closes seen once want was written.
+type watchWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *watchWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return n, err
+}
+
+func (w *watchWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 func TestBadCommandLine(t *testing.T) {
