@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/tern-dev/tern/actor"
-	"github.com/tern-dev/tern/internal/testutil"
 	"github.com/tern-dev/tern/lua"
 )
 
@@ -21,24 +19,9 @@ import (
 // budget kill (0: none), on workers workers (0: GOMAXPROCS).
 func newBudgetEnv(t *testing.T, workers int, warn, kill time.Duration) *env {
 	t.Helper()
-	log := &testutil.Buffer{}
-	sys := actor.NewSystem(actor.Options{Workers: workers, Logger: slog.New(slog.NewTextHandler(log, nil))})
-	sys.SetMonitor(actor.Monitor{WarnAfter: warn, KillAfter: kill})
-	rt := lua.New(sys, lua.Config{Path: []string{"testdata/?.lua"}})
-	close := sync.OnceFunc(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := sys.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	t.Cleanup(func() {
-		close()
-		if t.Failed() {
-			t.Logf("log:\n%s", log.String())
-		}
-	})
-	return &env{sys: sys, rt: rt, log: log, close: close}
+	e := newEnvOptions(t, actor.Options{Workers: workers}, lua.Config{Path: []string{"testdata/?.lua"}})
+	e.sys.SetMonitor(actor.Monitor{WarnAfter: warn, KillAfter: kill})
+	return e
 }
 
 const budgetErr = "handler ran past kill_ms (200 ms)"

@@ -35,11 +35,19 @@ func newEnvPath(t testing.TB, path ...string) *env {
 // newEnv's).
 func newEnvConfig(t testing.TB, cfg lua.Config) *env {
 	t.Helper()
+	return newEnvOptions(t, actor.Options{}, cfg)
+}
+
+// newEnvOptions is newEnvConfig with its own actor.Options (the logger is
+// the env's).
+func newEnvOptions(t testing.TB, o actor.Options, cfg lua.Config) *env {
+	t.Helper()
 	if cfg.Path == nil {
 		cfg.Path = []string{"testdata/?.lua", "testdata/lib/?.lua"}
 	}
 	log := &testutil.Buffer{}
-	sys := actor.NewSystem(actor.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
+	o.Logger = slog.New(slog.NewTextHandler(log, nil))
+	sys := actor.NewSystem(o)
 	rt := lua.New(sys, cfg)
 	close := sync.OnceFunc(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

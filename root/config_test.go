@@ -1,10 +1,6 @@
 package root
 
 import (
-	"context"
-
-	"github.com/tern-dev/tern/internal/suggest"
-	"github.com/tern-dev/tern/internal/testutil"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tern-dev/tern/internal/suggest"
 
 	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/names"
@@ -181,21 +179,11 @@ func TestSuggest(t *testing.T) {
 // max_tasks: a whole number of tasks from 1 to MaxMaxTasks; anything else
 // is rejected naming the key. Left out, it is 0 (lua.DefaultMaxTasks).
 func TestLoadMaxTasks(t *testing.T) {
-	load := func(conf string) (Config, error) {
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "main.lua"), []byte("return {}"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "config.lua"), []byte(conf), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return Load(dir)
-	}
-	cfg, err := load("return { max_tasks = 100 }")
+	cfg, err := loadConf(t, "return { max_tasks = 100 }")
 	if err != nil || cfg.MaxTasks != 100 {
 		t.Fatalf("max_tasks = 100: %d %v", cfg.MaxTasks, err)
 	}
-	cfg, err = load("return {}")
+	cfg, err = loadConf(t, "return {}")
 	if err != nil || cfg.MaxTasks != 0 {
 		t.Fatalf("no max_tasks: %d %v", cfg.MaxTasks, err)
 	}
@@ -210,7 +198,7 @@ func TestLoadMaxTasks(t *testing.T) {
 		"true":   msg + "boolean true",
 		"2^30+1": msg + "number 1073741825",
 	} {
-		_, err := load("return { max_tasks = " + v + " }")
+		_, err := loadConf(t, "return { max_tasks = "+v+" }")
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("max_tasks = %s: %v\n want %q", v, err, want)
 		}
@@ -225,16 +213,6 @@ func TestLoadMaxTasks(t *testing.T) {
 // budget). Anything else, and any other key under monitor, is rejected
 // naming the key.
 func TestLoadMonitor(t *testing.T) {
-	load := func(conf string) (Config, error) {
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "main.lua"), []byte("return {}"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "config.lua"), []byte(conf), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return Load(dir)
-	}
 	for conf, want := range map[string]actor.Monitor{
 		"return { monitor = { warn_ms = 50, kill_ms = 200 } }":   {WarnAfter: 50 * time.Millisecond, KillAfter: 200 * time.Millisecond},
 		"return { monitor = { kill_ms = 86400000 } }":            {KillAfter: 24 * time.Hour},
@@ -242,7 +220,7 @@ func TestLoadMonitor(t *testing.T) {
 		"return { monitor = {} }":                                {},
 		"return {}":                                              {},
 	} {
-		cfg, err := load(conf)
+		cfg, err := loadConf(t, conf)
 		if err != nil || cfg.Monitor != want {
 			t.Errorf("%s: %+v %v, want %+v", conf, cfg.Monitor, err, want)
 		}
@@ -262,15 +240,15 @@ func TestLoadMonitor(t *testing.T) {
 		"warn_m = 200":       `monitor: unknown key string "warn_m" (did you mean "warn_ms"?)`,
 		"[1] = 200":          `monitor: unknown key number 1`,
 	} {
-		_, err := load("return { monitor = { " + conf + " } }")
+		_, err := loadConf(t, "return { monitor = { "+conf+" } }")
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("monitor = { %s }: %v\n want %q", conf, err, want)
 		}
 	}
-	if _, err := load("return { monitor = 5000 }"); err == nil || !strings.Contains(err.Error(), "monitor must be a table, not number 5000") {
+	if _, err := loadConf(t, "return { monitor = 5000 }"); err == nil || !strings.Contains(err.Error(), "monitor must be a table, not number 5000") {
 		t.Errorf("monitor = 5000: %v", err)
 	}
-	if _, err := load("return { monitr = {} }"); err == nil || !strings.Contains(err.Error(), `unknown key "monitr" (did you mean "monitor"?)`) {
+	if _, err := loadConf(t, "return { monitr = {} }"); err == nil || !strings.Contains(err.Error(), `unknown key "monitr" (did you mean "monitor"?)`) {
 		t.Errorf("monitr: %v", err)
 	}
 }
@@ -279,8 +257,7 @@ func TestLoadMonitor(t *testing.T) {
 // is named in a warning past warn_ms, and stopped past kill_ms; the
 // bootstrap's pcall(tern.call, ...) gets the budget error.
 func TestMonitorFromConfig(t *testing.T) {
-	dir := t.TempDir()
-	for name, src := range map[string]string{
+	rt, log := startApp(t, map[string]string{
 		"config.lua": "return { monitor = { warn_ms = 50, kill_ms = 200 } }",
 		"spin.lua":   "local S = {}\nfunction S.spin()\n\twhile true do\n\tend\nend\nreturn S\n",
 		"main.lua": `local tern = require "tern"
@@ -288,26 +265,7 @@ local ok, err = pcall(tern.call, tern.newservice("spin"), "spin")
 tern.log("spin:", ok, err)
 tern.shutdown(ok and 1 or 7)
 `,
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := &testutil.Buffer{}
-	cfg.LogOutput = log
-	rt, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rt.Start(ctx); err != nil {
-		t.Fatalf("start: %v\n%s", err, log.String())
-	}
+	})
 	if code := waitCode(t, rt, log); code != 7 {
 		t.Fatalf("exit code %d, want 7 (the call failed)\n%s", code, log.String())
 	}

@@ -13,6 +13,40 @@ import (
 	"github.com/tern-dev/tern/lua"
 )
 
+// startApp writes an app's files (name -> source) into a fresh directory,
+// loads it as tern run would, and starts it, logging into the returned
+// buffer (shown if the test fails).
+func startApp(t *testing.T, files map[string]string) (*Runtime, *testutil.Buffer) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &testutil.Buffer{}
+	cfg.LogOutput = log
+	rt, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", log)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Start(ctx); err != nil {
+		t.Fatalf("start: %v\n%s", err, log)
+	}
+	return rt, log
+}
+
 // loadConf loads an app whose config.lua is conf.
 func loadConf(t *testing.T, conf string) (Config, error) {
 	t.Helper()
@@ -76,8 +110,7 @@ func TestWatchMemoryWarns(t *testing.T) {
 // here only "hog" has a hard limit and only "spinner" a budget; "free"
 // runs the same script as "hog" unlimited.
 func TestDeclaredServiceLimits(t *testing.T) {
-	dir := t.TempDir()
-	files := map[string]string{
+	rt, _ := startApp(t, map[string]string{
 		"main.lua": `return {}`,
 		"hog.lua": `local held = {}
 return { grow = function(n) for i = 1, n do held[#held + 1] = string.rep("x", 1000) .. i end return #held end }`,
@@ -87,33 +120,12 @@ return { grow = function(n) for i = 1, n do held[#held + 1] = string.rep("x", 10
 	free = { script = "hog" },
 	spinner = { script = "spinner", monitor = { kill_ms = 100 } },
 } }`,
-	}
-	for name, src := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := &testutil.Buffer{}
-	cfg.LogOutput = log
-	rt, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := rt.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	defer func() {
 		_ = rt.Shutdown(ctx)
 		rt.Wait()
-		if t.Failed() {
-			t.Logf("log:\n%s", log)
-		}
 	}()
 
 	if _, err := rt.Call(ctx, "hog", "grow", 100_000); err == nil || !strings.Contains(err.Error(), "over its hard limit of 4000000 B") {
