@@ -57,7 +57,13 @@ type Info struct {
 	// a few short messages. A handler does not block its worker (it
 	// suspends a task instead), so this is the CPU time the service used,
 	// but for a Go handler that blocks in a system call.
-	Busy    time.Duration
+	Busy time.Duration
+	// Wall is the wall time of the requests it finished: from the start
+	// of a request's handling to its end, suspended time included (a Lua
+	// task waiting in tern.call or tern.sleep), on the same tick clock.
+	// Busy is the CPU part of it; Wall minus Busy is mostly waiting. A
+	// Go service's requests end in their turn: there Wall is about Busy.
+	Wall    time.Duration
 	Reloads uint64 // times it was reloaded in place (a new Lua VM)
 	Tasks   int    // its live tasks (Lua coroutines running or suspended)
 	Memory  int64  // bytes it holds, an estimate; 0 when unknown
@@ -92,7 +98,7 @@ func (p *proc) info() Info {
 	queued, peak, in := p.mb.counts()
 	return Info{Addr: p.addr, Name: p.name, Script: p.script, State: st, Started: p.started,
 		Queued: queued, Peak: peak, Handled: in, Sent: p.sentOut.Load(), Errors: p.errors.Load(),
-		Busy: time.Duration(p.busy.Load()), Reloads: p.reloads.Load(), Tasks: int(p.tasks.Load()), Memory: p.memory.Load()}
+		Busy: time.Duration(p.busy.Load()), Wall: p.wallTime(), Reloads: p.reloads.Load(), Tasks: int(p.tasks.Load()), Memory: p.memory.Load()}
 }
 
 // publish makes what the service counted in plain fields since the last
@@ -109,6 +115,29 @@ func (p *proc) publish() {
 	if p.sent != p.sentOut.Load() {
 		p.sentOut.Store(p.sent)
 	}
+}
+
+// Ticks is the shared tick clock's time, in nanoseconds since the
+// process began: one atomic load, to a millisecond (see Info.Busy).
+func Ticks() int64 { return clock.read() }
+
+// AddWall adds to the wall time of the requests the service finished
+// (Info.Wall): a service whose requests outlive their turn (a Lua task)
+// reports each as it ends.
+func (c *Context) AddWall(ns int64) {
+	if !c.p.walls.Load() {
+		c.p.walls.Store(true)
+	}
+	c.p.wall.Add(ns)
+}
+
+// wallTime is Info.Wall: what the service reported (AddWall), or, for
+// one that answers in its turn (a Go service), its busy time.
+func (p *proc) wallTime() time.Duration {
+	if p.walls.Load() {
+		return time.Duration(p.wall.Load())
+	}
+	return time.Duration(p.busy.Load())
 }
 
 // tickClock is a monotonic clock (nanoseconds since the process began)

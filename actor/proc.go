@@ -49,6 +49,8 @@ type proc struct {
 	sentOut atomic.Uint64
 	errors  atomic.Uint64
 	busy    atomic.Int64 // nanoseconds of the tick clock
+	wall    atomic.Int64 // nanoseconds of requests, arrival to end (AddWall)
+	walls   atomic.Bool  // the service reports wall time itself
 	reloads atomic.Uint64
 }
 

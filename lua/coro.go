@@ -37,7 +37,8 @@ type coro struct {
 
 	trace string // the traceback of the error that ended a task
 
-	tag string // the task's trace tag (tern.trace, or its request's): trace.go
+	tag   string // the task's trace tag (tern.trace, or its request's): trace.go
+	began int64  // a request's start, on the tick clock (actor.Ticks)
 }
 
 // nop is the first function a pooled coroutine runs: it starts the loop.
@@ -209,7 +210,7 @@ const maxFreeTasks = 32
 
 // putTask returns a finished task's coroutine to the pool.
 func (s *Service) putTask(c *coro) {
-	c.from, c.session, c.cmd, c.boot, c.request, c.deferred, c.trace, c.onEnd, c.tag = 0, 0, "", false, false, false, "", nil, ""
+	c.from, c.session, c.cmd, c.boot, c.request, c.deferred, c.trace, c.onEnd, c.tag, c.began = 0, 0, "", false, false, false, "", nil, "", 0
 	if len(s.free) < maxFreeTasks {
 		shrinkStack(c.th)
 		s.free = append(s.free, c)

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tern-dev/tern/lua"
 )
@@ -80,5 +81,23 @@ func TestMemoryLimits(t *testing.T) {
 	}
 	if res := e.call(t, other, "grow", 10, 100); res[0] != int64(10) {
 		t.Errorf("other service: %v", res)
+	}
+}
+
+// A request's wall time counts its waits, its busy (CPU) time does not:
+// three requests sleeping 100 ms each make about 300 ms of wall time and
+// almost no busy time.
+func TestWallAndBusyTime(t *testing.T) {
+	e := newEnv(t)
+	a := e.launch(t, "napper")
+	for range 3 {
+		e.call(t, a, "nap", 100)
+	}
+	in, _ := e.sys.Info(a)
+	if in.Wall < 290*time.Millisecond || in.Wall > 2*time.Second {
+		t.Errorf("wall %v after three 100 ms naps", in.Wall)
+	}
+	if in.Busy > 50*time.Millisecond {
+		t.Errorf("busy %v for requests that only slept", in.Busy)
 	}
 }

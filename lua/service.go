@@ -201,7 +201,7 @@ func (s *Service) request(m *actor.Message) {
 	if m.Kind == actor.Call {
 		co.from, co.session = m.From, m.Session
 	}
-	co.cmd, co.request = m.Cmd, true
+	co.cmd, co.request, co.began = m.Cmd, true, actor.Ticks()
 	if m.Trace != "" {
 		co.tag = m.Trace
 		s.traceIn(m)
@@ -245,7 +245,7 @@ func (s *Service) resume(co *coro, args []glua.LValue) {
 	s.cur = nil
 	clear(args)
 	s.scratch = args[:0]
-	request := co.request
+	request, began := co.request, co.began
 	switch {
 	case st == glua.ResumeError:
 		s.crashed(co, err)
@@ -261,6 +261,9 @@ func (s *Service) resume(co *coro, args []glua.LValue) {
 	}
 	if request {
 		s.inflight--
+		if began != 0 {
+			s.c.AddWall(actor.Ticks() - began)
+		}
 	}
 }
 

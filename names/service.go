@@ -297,7 +297,7 @@ func (s *Service) list(c *actor.Context) []any {
 			"state": in.State.String(), "started": in.Started.UnixMilli(),
 			// statistics (actor.Info)
 			"queued": in.Queued, "peak": in.Peak, "handled": in.Handled, "sent": in.Sent,
-			"errors": in.Errors, "busy": in.Busy.Seconds(), "reloads": in.Reloads,
+			"errors": in.Errors, "busy": in.Busy.Seconds(), "wall": in.Wall.Seconds(), "reloads": in.Reloads,
 			"tasks": in.Tasks, "memory": in.Memory,
 		})
 	}

@@ -30,7 +30,8 @@ type Service struct {
 	Peak    int           // the mailbox's high-water mark
 	Sent    uint64        // messages it posted
 	Errors  uint64        // requests it failed, panics, posts refused
-	Busy    time.Duration // time spent handling messages
+	Busy    time.Duration // time spent handling messages: its CPU time
+	Wall    time.Duration // its finished requests' time, arrival to end, waits included
 	Reloads uint64        // in-place reloads
 	Memory  int64         // bytes, an estimate; 0 when unknown
 }
@@ -68,7 +69,7 @@ func (r *Runtime) describe(in actor.Info) Service {
 	name, _ := r.table.NameOf(in.Addr)
 	return Service{Addr: in.Addr, Name: name, Script: in.Script, State: in.State.String(),
 		Started: in.Started, Queued: in.Queued, Handled: in.Handled, Tasks: in.Tasks,
-		Peak: in.Peak, Sent: in.Sent, Errors: in.Errors, Busy: in.Busy, Reloads: in.Reloads, Memory: in.Memory}
+		Peak: in.Peak, Sent: in.Sent, Errors: in.Errors, Busy: in.Busy, Wall: in.Wall, Reloads: in.Reloads, Memory: in.Memory}
 }
 
 // LogDropped is the number of log records dropped: the logger's queue

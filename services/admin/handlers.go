@@ -30,7 +30,8 @@ type Service struct {
 	Peak    int     `json:"peak"`    // the mailbox's high-water mark
 	Sent    uint64  `json:"sent"`    // messages posted
 	Errors  uint64  `json:"errors"`  // requests failed, panics, posts refused
-	Busy    float64 `json:"busy"`    // seconds spent handling messages
+	Busy    float64 `json:"busy"`    // seconds spent handling messages: its CPU time
+	Wall    float64 `json:"wall"`    // seconds its finished requests took, arrival to end, waits included
 	Reloads uint64  `json:"reloads"` // in-place reloads
 	Memory  int64   `json:"memory"`  // bytes, an estimate; 0 when unknown
 }
@@ -42,7 +43,7 @@ func view(s root.Service) Service {
 	}
 	return Service{Addr: s.Addr.String(), ID: uint64(s.Addr), Name: s.Name, Script: s.Script,
 		State: s.State, Started: started, Queued: s.Queued, Handled: s.Handled, Tasks: s.Tasks,
-		Peak: s.Peak, Sent: s.Sent, Errors: s.Errors, Busy: s.Busy.Seconds(), Reloads: s.Reloads, Memory: s.Memory}
+		Peak: s.Peak, Sent: s.Sent, Errors: s.Errors, Busy: s.Busy.Seconds(), Wall: s.Wall.Seconds(), Reloads: s.Reloads, Memory: s.Memory}
 }
 
 // ReloadScriptResult is the answer of POST /scripts/reload.

@@ -65,7 +65,7 @@ type series struct{ name, script string }
 // counts are a series' counters.
 type counts struct {
 	handled, sent, errors, reloads uint64
-	busy                           float64 // seconds
+	busy, wall                     float64 // seconds
 }
 
 func (c *counts) add(s root.Service) {
@@ -74,6 +74,7 @@ func (c *counts) add(s root.Service) {
 	c.errors += s.Errors
 	c.reloads += s.Reloads
 	c.busy += s.Busy.Seconds()
+	c.wall += s.Wall.Seconds()
 }
 
 // atLeast raises each counter of c to its value in prev.
@@ -83,6 +84,7 @@ func (c *counts) atLeast(prev counts) {
 	c.errors = max(c.errors, prev.errors)
 	c.reloads = max(c.reloads, prev.reloads)
 	c.busy = max(c.busy, prev.busy)
+	c.wall = max(c.wall, prev.wall)
 }
 
 // NewCollector returns the collector of rt's statistics. It keeps the
@@ -136,6 +138,7 @@ var (
 	descSvcOut    = prometheus.NewDesc(ns+"service_messages_sent_total", "Messages the service posted.", perService, nil)
 	descSvcErrors = prometheus.NewDesc(ns+"service_errors_total", "Requests the service failed, panics in its handlers, its posts refused.", perService, nil)
 	descSvcBusy   = prometheus.NewDesc(ns+"service_handling_seconds_total", "Time the service spent handling messages (on a 1 ms tick clock; about its CPU time).", perService, nil)
+	descSvcWall   = prometheus.NewDesc(ns+"service_request_seconds_total", "Wall time of the requests the service finished, arrival to end, suspended time included (on a 1 ms tick clock).", perService, nil)
 	descSvcDepth  = prometheus.NewDesc(ns+"service_mailbox_depth", "Messages waiting in the service's mailbox.", perService, nil)
 	descSvcPeak   = prometheus.NewDesc(ns+"service_mailbox_high_water", "The most messages ever waiting in the service's mailbox.", perService, nil)
 	descSvcTasks  = prometheus.NewDesc(ns+"service_tasks", "The service's live tasks (Lua coroutines).", perService, nil)
@@ -145,7 +148,7 @@ var (
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHandled, descSent, descDepth, descServices, descReloads,
 		descRestarts, descErrors, descLogDrops, descSvcCount, descSvcIn, descSvcOut, descSvcErrors,
-		descSvcBusy, descSvcDepth, descSvcPeak, descSvcTasks} {
+		descSvcBusy, descSvcWall, descSvcDepth, descSvcPeak, descSvcTasks} {
 		ch <- d
 	}
 }
@@ -222,6 +225,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSvcOut, prometheus.CounterValue, float64(v.sent), l...)
 		ch <- prometheus.MustNewConstMetric(descSvcErrors, prometheus.CounterValue, float64(v.errors), l...)
 		ch <- prometheus.MustNewConstMetric(descSvcBusy, prometheus.CounterValue, v.busy, l...)
+		ch <- prometheus.MustNewConstMetric(descSvcWall, prometheus.CounterValue, v.wall, l...)
 		g := gs[k]
 		if g == nil {
 			g = &gauges{}

@@ -104,6 +104,9 @@ func TestServiceStats(t *testing.T) {
 	if s.Busy < 0.1 || s.Busy > 10 {
 		t.Errorf("busy %gs after spinning 150 ms", s.Busy)
 	}
+	if s.Wall < s.Busy/2 {
+		t.Errorf("wall %gs, busy %gs: the requests' wall time holds their busy time", s.Wall, s.Busy)
+	}
 	if s.Memory != 0 || s.Reloads != 0 {
 		t.Errorf("memory %d (before any estimate), reloads %d", s.Memory, s.Reloads)
 	}
@@ -245,7 +248,7 @@ func TestMetrics(t *testing.T) {
 		"tern_messages_handled_total", "tern_messages_sent_total", "tern_mailbox_depth", "tern_services",
 		"tern_reloads_total", "tern_restarts_total", "tern_errors_total", "tern_log_dropped_total",
 		"tern_service_instances", "tern_service_messages_handled_total", "tern_service_messages_sent_total",
-		"tern_service_errors_total", "tern_service_handling_seconds_total", "tern_service_mailbox_depth",
+		"tern_service_errors_total", "tern_service_handling_seconds_total", "tern_service_request_seconds_total", "tern_service_mailbox_depth",
 		"tern_service_mailbox_high_water", "tern_service_tasks",
 		"go_goroutines", "process_cpu_seconds_total",
 	} {

@@ -131,6 +131,7 @@ func cmdInfo(ss *session, args []string) error {
 	ss.printf("sent\t%d", sv.Sent)
 	ss.printf("errors\t%d", sv.Errors)
 	ss.printf("busy\t%.3fs", sv.Busy.Seconds())
+	ss.printf("wall\t%.3fs", sv.Wall.Seconds())
 	ss.printf("tasks\t%d", sv.Tasks)
 	ss.printf("reloads\t%d", sv.Reloads)
 	if sv.Memory > 0 {
