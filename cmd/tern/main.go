@@ -1,6 +1,8 @@
 // Command tern runs a tern application.
 //
-//	tern run [--watch] PATH   run a bootstrap script, or a directory with main.lua
+//	tern run [--watch] [--pid-file F] [--binary B] PATH
+//	                          run a bootstrap script, or a directory with main.lua
+//	tern restart --pid-file F a graceful restart of the tern in F
 //	tern console [ADDR]       a client of the debug console
 //	tern version              print the version
 package main
@@ -31,10 +33,17 @@ func main() {
 }
 
 const usage = `usage:
-  tern run [--watch] PATH
+  tern run [--watch] [--pid-file F] [--binary B] [--restart-timeout D]
+           [--restart-signal SIG] PATH
                    run PATH: a bootstrap .lua script, or a directory
                    holding main.lua and an optional config.lua;
-                   --watch reloads the services of a script it edits
+                   --watch reloads the services of a script it edits;
+                   --pid-file F holds the PID (the new one after a
+                   graceful restart); SIGHUP (or --restart-signal HUP,
+                   USR1, USR2) restarts gracefully into B (default: this
+                   binary), which must be ready within D (default 30s)
+  tern restart --pid-file F [--signal SIG]
+                   a graceful restart of the tern whose PID is in F
   tern console [ADDR]
                    a client of the debug console (default 127.0.0.1:8701)
   tern version     print the version
@@ -56,12 +65,14 @@ func run(args []string, stdout, stderr io.Writer, sigs chan os.Signal) int {
 		fmt.Fprintln(stdout, "tern", Version)
 		return 0
 	case "run":
-		watching := len(args) == 3 && (args[1] == "--watch" || args[1] == "-watch")
-		if len(args) != 2 && !watching {
-			fmt.Fprint(stderr, usage)
+		o, err := parseRun(args[1:])
+		if err != nil {
+			fmt.Fprintf(stderr, "tern run: %v\n%s", err, usage)
 			return root.ExitUsage
 		}
-		return runPath(args[len(args)-1], watching, stderr, sigs)
+		return runPath(o, stderr, sigs)
+	case "restart":
+		return restartCmd(args[1:], stdout, stderr)
 	case "console":
 		if len(args) > 2 {
 			fmt.Fprint(stderr, usage)
@@ -80,7 +91,14 @@ func run(args []string, stdout, stderr io.Writer, sigs chan os.Signal) int {
 	return root.ExitUsage
 }
 
-func runPath(path string, watching bool, stderr io.Writer, sigs chan os.Signal) int {
+func runPath(o runOpts, stderr io.Writer, sigs chan os.Signal) int {
+	path, watching := o.path, o.watch
+	rs, restartSig, err := startRestarting(o)
+	if err != nil {
+		fmt.Fprintln(stderr, "tern:", err)
+		return root.ExitBoot
+	}
+	defer rs.exit()
 	cfg, err := root.Load(path)
 	if err != nil {
 		fmt.Fprintln(stderr, "tern:", err)
@@ -103,13 +121,16 @@ func runPath(path string, watching bool, stderr io.Writer, sigs chan os.Signal) 
 		return rt.Wait()
 	}
 	stop, err := operate(rt, cfg, watching)
-	defer stop()
 	if err != nil {
+		stop()
 		rt.Logger().Error("boot failed", "err", err)
 		_ = rt.Shutdown(context.Background())
 		rt.Wait()
 		return root.ExitBoot
 	}
+	// Ready: a graceful restart may begin, and a parent waiting for us
+	// hears so.
+	rs.ready(rt, stop, restartSig)
 	return rt.Wait()
 }
 

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tern-dev/tern/internal/listeners"
 	"github.com/tern-dev/tern/root"
 )
 
@@ -52,7 +53,7 @@ func Start(rt *root.Runtime, cfg root.AdminConfig) (*Server, error) {
 	if cfg.Token == "" && !Loopback(cfg.Listen) {
 		return nil, fmt.Errorf("admin: refusing to listen on %q without a token: it is not a loopback address (set admin.token or TERN_ADMIN_TOKEN)", cfg.Listen)
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listeners.Listen(cfg.Listen, "admin API")
 	if err != nil {
 		return nil, fmt.Errorf("admin: listen on %q: %w", cfg.Listen, err)
 	}
@@ -122,6 +123,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /services/{x}/start", s.start)
 	mux.HandleFunc("DELETE /services/{x}", s.unload)
 	mux.HandleFunc("POST /shutdown", s.shutdown)
+	mux.HandleFunc("POST /restart", s.restart)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", metricsHandler(s.rt))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -305,6 +305,21 @@ func (s *Server) shutdown(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "shutting down"})
 }
 
+// restart begins a graceful restart of the binary (root.Runtime.Restart):
+// 202 once it has begun, 409 with the reason when refused (one is under
+// way, the runtime is stopping), 501 without the binary-level support.
+func (s *Server) restart(w http.ResponseWriter, r *http.Request) {
+	err := s.rt.Restart(r.Context())
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusAccepted, map[string]bool{"restarting": true})
+	case errors.Is(err, root.ErrNoRestart):
+		writeError(w, http.StatusNotImplemented, err)
+	default:
+		writeError(w, http.StatusConflict, err)
+	}
+}
+
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if s.rt.ShuttingDown() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down", "error": "admin: the runtime is shutting down"})

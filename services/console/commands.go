@@ -39,6 +39,7 @@ var usage = map[string]string{
 	"inject":    "inject X FILE.lua: run a Lua file in X's VM (only with console.inject = true)",
 	"log":       "log LEVEL: set the log level (debug, info, warn, error)",
 	"shutdown":  "shutdown: shut the process down (exit code 0)",
+	"restart":   "restart: a graceful restart of the binary: a new process takes over the listeners, then this one shuts down",
 }
 
 func init() {
@@ -60,6 +61,7 @@ func init() {
 		"inject":    cmdInject,
 		"log":       cmdLog,
 		"shutdown":  cmdShutdown,
+		"restart":   cmdRestart,
 	}
 }
 
@@ -409,6 +411,19 @@ func cmdLog(ss *session, args []string) error {
 		return err
 	}
 	ss.printf("log level %s", strings.ToLower(a[0]))
+	return nil
+}
+
+func cmdRestart(ss *session, args []string) error {
+	if _, err := nargs("restart", args, 0); err != nil {
+		return err
+	}
+	ctx, cancel := ss.timeout()
+	defer cancel()
+	if err := ss.s.rt.Restart(ctx); err != nil {
+		return err
+	}
+	ss.line("restarting: the new process takes over once it is ready")
 	return nil
 }
 

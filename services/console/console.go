@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tern-dev/tern/internal/listeners"
 	"github.com/tern-dev/tern/root"
 )
 
@@ -50,7 +51,7 @@ func Start(rt *root.Runtime, cfg root.ConsoleConfig) (*Server, error) {
 	if cfg.Listen == "" {
 		return nil, errors.New("console: no listen address")
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listeners.Listen(cfg.Listen, "console")
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}

@@ -1,0 +1,7 @@
+//go:build unix && !linux
+
+package restart
+
+import "syscall"
+
+func dup2(from, to int) error { return syscall.Dup2(from, to) }
