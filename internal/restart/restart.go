@@ -283,8 +283,10 @@ type Child struct {
 
 // Inherit reads (once, at startup) how this process was started: with a
 // readiness pipe and the parent's stderr, by an upgrade. The variables
-// leave the environment; the descriptors become close-on-exec.
+// leave the environment; the descriptors become close-on-exec, as does
+// every other descriptor above 2 this process inherited (on Linux).
 func Inherit() (*Child, error) {
+	closeOnExecAll()
 	c := &Child{}
 	var errs []error
 	get := func(env string) *os.File {
