@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // stat shows each service's statistics as a scripted workload implies:
@@ -36,7 +37,16 @@ func TestStatCounts(t *testing.T) {
 		}
 		return v
 	}
+	// The counts of load's turns, once published.
 	before := row()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		again := row()
+		if again[4] == before[4] && again[5] == before[5] {
+			break
+		}
+		before = again
+	}
 	for i := range 5 {
 		if got := cl.ok(fmt.Sprintf("call echo add %d 1", i)); got != strconv.Itoa(i+1) {
 			t.Fatalf("add: %q", got)
@@ -44,7 +54,17 @@ func TestStatCounts(t *testing.T) {
 	}
 	cl.fails("call echo fail", "failed on purpose")
 	cl.fails("call echo fail", "failed on purpose")
+	// A service publishes its counters at the end of its turn, just after
+	// the answer it sent may have reached the caller: wait for the last
+	// turn's counts (before was taken the same way: load's ready reply
+	// came from a turn that may not have ended).
+	want := func(f []string) bool {
+		return n(f, 4)-n(before, 4) == 7 && n(f, 5)-n(before, 5) == 7 && n(f, 6)-n(before, 6) == 2
+	}
 	after := row()
+	for deadline := time.Now().Add(5 * time.Second); !want(after) && time.Now().Before(deadline); after = row() {
+		time.Sleep(time.Millisecond)
+	}
 	// Columns: addr name queued peak handled sent errors busy tasks memory.
 	if n(after, 2) != 0 || n(after, 3) < 1 {
 		t.Errorf("queued %s, peak %s", after[2], after[3])
