@@ -144,7 +144,8 @@ func TestCommands(t *testing.T) {
 	if !strings.HasPrefix(tag, "console-") || !strings.HasSuffix(got, "\n3") {
 		t.Errorf("trace add: %q", got)
 	}
-	contains(t, "the traced call's hop", log.String(), "tag="+tag+" hop=recv from=:00000000 cmd=add kind=call")
+	hop := "tag=" + tag + " hop=recv from=:00000000 cmd=add kind=call"
+	testutil.Eventually(t, 5*time.Second, "the traced call's hop in the log", func() bool { return strings.Contains(log.String(), hop) })
 	if got := cl.ok("call echo add 1, 2.5"); got != "3.5" {
 		t.Errorf("call add with a comma: %q", got)
 	}
