@@ -59,7 +59,7 @@ type conn struct {
 	out     []byte        // framed bytes queued for the writer
 	free    []byte        // the writer's last buffer, for reuse
 	wake    chan struct{} // wakes the writer
-	closing bool          // close once out is flushed
+	closing atomic.Bool   // close once out is flushed (set under mu; read by the reader without it)
 	reason  string        // why it closed; the first reason stays
 	dead    chan struct{} // closed by kill
 }
@@ -160,11 +160,10 @@ func (c *conn) kill(reason string) {
 // close closes the connection once its queued writes are out.
 func (c *conn) close(reason string) {
 	c.mu.Lock()
-	if c.closing {
+	if c.closing.Swap(true) {
 		c.mu.Unlock()
 		return
 	}
-	c.closing = true
 	if c.reason == "" {
 		c.reason = reason
 	}
@@ -192,13 +191,7 @@ func (c *conn) why(err error) string {
 func (c *conn) open() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.reason == "" && !c.closing
-}
-
-func (c *conn) isClosing() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closing
+	return c.reason == "" && !c.closing.Load()
 }
 
 func (c *conn) signal() {
@@ -214,7 +207,7 @@ func (c *conn) signal() {
 func (c *conn) queue(data []byte) bool {
 	p := c.g.opts.Protocol
 	c.mu.Lock()
-	if c.closing || c.reason != "" {
+	if c.closing.Load() || c.reason != "" {
 		c.mu.Unlock()
 		return false
 	}
@@ -252,7 +245,7 @@ func (c *conn) write() {
 	for {
 		c.mu.Lock()
 		for len(c.out) == 0 {
-			closing := c.closing
+			closing := c.closing.Load()
 			c.mu.Unlock()
 			if closing {
 				c.finish()
@@ -486,15 +479,15 @@ func (c *conn) read() {
 	}
 }
 
-// isClosingFast reports a server-side close without the lock when none
-// was asked: frames arriving after it are dropped.
+// isClosingFast reports, without the lock, that the connection was
+// killed or a close was asked: frames arriving after it are dropped.
 func (c *conn) isClosingFast() bool {
 	select {
 	case <-c.dead:
 		return true
 	default:
 	}
-	return c.isClosing()
+	return c.closing.Load()
 }
 
 // readWS is the reader of a WebSocket: each message is one frame.

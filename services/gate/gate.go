@@ -328,9 +328,9 @@ func (g *Gate) closeConn(args []any) error {
 	if len(args) < 1 || len(args) > 2 {
 		return fmt.Errorf("close takes (id [, reason]), got %d arguments", len(args))
 	}
-	id, err := integer(args[0], 1, 1<<53)
+	_, c, err := g.connArg("close", args)
 	if err != nil {
-		return fmt.Errorf("close: id: %w", err)
+		return err
 	}
 	reason := "closed by server"
 	if len(args) == 2 && args[1] != nil {
@@ -338,10 +338,20 @@ func (g *Gate) closeConn(args []any) error {
 			return fmt.Errorf("close: reason: %w", err)
 		}
 	}
-	if c := g.conn(uint64(id)); c != nil {
+	if c != nil {
 		c.close(reason)
 	}
 	return nil
+}
+
+// connArg reads a command's connection id, args[0], and finds the
+// connection: nil when it is gone.
+func (g *Gate) connArg(cmd string, args []any) (uint64, *conn, error) {
+	id, err := integer(args[0], 1, 1<<53)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: id: %w", cmd, err)
+	}
+	return uint64(id), g.conn(uint64(id)), nil
 }
 
 // forward sends a connection's events to agent: forward(id, agent).
@@ -349,9 +359,9 @@ func (g *Gate) forward(args []any) error {
 	if len(args) != 2 {
 		return fmt.Errorf("forward takes (id, agent), got %d arguments", len(args))
 	}
-	id, err := integer(args[0], 1, 1<<53)
+	id, c, err := g.connArg("forward", args)
 	if err != nil {
-		return fmt.Errorf("forward: id: %w", err)
+		return err
 	}
 	agent, err := integer(args[1], 1, 1<<48-1)
 	if err != nil {
@@ -360,7 +370,6 @@ func (g *Gate) forward(args []any) error {
 	if _, ok := g.sys.Lookup(actor.Addr(agent)); !ok {
 		return fmt.Errorf("forward: agent %s: %w", actor.Addr(agent), actor.ErrNoService)
 	}
-	c := g.conn(uint64(id))
 	if c == nil {
 		return fmt.Errorf("forward: no connection %d", id)
 	}
@@ -374,11 +383,10 @@ func (g *Gate) start(args []any) error {
 	if len(args) != 1 {
 		return fmt.Errorf("start takes (id), got %d arguments", len(args))
 	}
-	id, err := integer(args[0], 1, 1<<53)
+	id, c, err := g.connArg("start", args)
 	if err != nil {
-		return fmt.Errorf("start: id: %w", err)
+		return err
 	}
-	c := g.conn(uint64(id))
 	if c == nil {
 		return fmt.Errorf("start: no connection %d", id)
 	}
