@@ -93,7 +93,7 @@ func TestUnpackLimit(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "too many results to unpack") || !strings.Contains(err.Error(), "runaway.lua:") {
 			t.Errorf("unpack %g: %v", n, err)
 		}
-		if d := time.Since(start); d > time.Second {
+		if d := time.Since(start); d > 5*time.Second { // a quadratic unpack takes minutes
 			t.Errorf("unpack %g took %v", n, d)
 		}
 	}
