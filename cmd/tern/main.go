@@ -1,6 +1,6 @@
 // Command tern runs a tern application.
 //
-//	tern run [--watch] [--pid-file F] [--binary B] PATH
+//	tern run [--watch] [--supervise] [--pid-file F] [--binary B] PATH
 //	                          run a bootstrap script, or a directory with main.lua
 //	tern restart --pid-file F a graceful restart of the tern in F
 //	tern console [ADDR]       a client of the debug console
@@ -33,15 +33,17 @@ func main() {
 }
 
 const usage = `usage:
-  tern run [--watch] [--pid-file F] [--binary B] [--restart-timeout D]
-           [--restart-signal SIG] PATH
+  tern run [--watch] [--supervise] [--pid-file F] [--binary B]
+           [--restart-timeout D] [--restart-signal SIG] PATH
                    run PATH: a bootstrap .lua script, or a directory
                    holding main.lua and an optional config.lua;
                    --watch reloads the services of a script it edits;
                    --pid-file F holds the PID (the new one after a
                    graceful restart); SIGHUP (or --restart-signal HUP,
                    USR1, USR2) restarts gracefully into B (default: this
-                   binary), which must be ready within D (default 30s)
+                   binary), which must be ready within D (default 30s);
+                   --supervise keeps a supervisor process (the PID in F)
+                   that holds the listeners and restarts a crashed worker
   tern restart --pid-file F [--signal SIG]
                    a graceful restart of the tern whose PID is in F
   tern console [ADDR]
@@ -69,6 +71,9 @@ func run(args []string, stdout, stderr io.Writer, sigs chan os.Signal) int {
 		if err != nil {
 			fmt.Fprintf(stderr, "tern run: %v\n%s", err, usage)
 			return root.ExitUsage
+		}
+		if o.supervise {
+			return superviseRun(o, stderr, sigs)
 		}
 		return runPath(o, stderr, sigs)
 	case "restart":

@@ -16,7 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tern-dev/tern/internal/listeners"
 	"github.com/tern-dev/tern/internal/restart"
+	"github.com/tern-dev/tern/internal/supervise"
 	"github.com/tern-dev/tern/root"
 )
 
@@ -29,6 +31,7 @@ type runOpts struct {
 	binary         string
 	restartTimeout time.Duration
 	restartSignal  syscall.Signal
+	supervise      bool
 }
 
 // parseRun reads the arguments after "run".
@@ -37,6 +40,7 @@ func parseRun(args []string) (runOpts, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.BoolVar(&o.watch, "watch", false, "")
+	fs.BoolVar(&o.supervise, "supervise", false, "")
 	fs.StringVar(&o.pidFile, "pid-file", "", "")
 	fs.StringVar(&o.binary, "binary", "", "")
 	fs.DurationVar(&o.restartTimeout, "restart-timeout", restart.DefaultTimeout, "")
@@ -98,7 +102,8 @@ func readPIDFile(file string) (int, error) {
 type restarting struct {
 	opts     runOpts
 	child    *restart.Child
-	handed   atomic.Bool // a new process took over
+	sup      *supervise.Worker // a supervised worker's link to its supervisor
+	handed   atomic.Bool       // a new process took over
 	stopOnce sync.Once
 	stopOps  func() // closes the admin API and the console
 }
@@ -111,6 +116,17 @@ func startRestarting(o runOpts) (*restarting, chan os.Signal, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	sup, err := supervise.Connect()
+	if err != nil {
+		return nil, nil, err
+	}
+	if sup != nil { // every listener goes to the supervisor too
+		listeners.OnListen(func(l *listeners.Listener) {
+			if err := sup.Listen(l); err != nil {
+				fmt.Fprintln(os.Stderr, "tern:", err)
+			}
+		})
+	}
 	if o.pidFile != "" && !child.Upgraded() {
 		if err := writePIDFile(o.pidFile, os.Getpid()); err != nil {
 			return nil, nil, fmt.Errorf("--pid-file: %w", err)
@@ -118,7 +134,7 @@ func startRestarting(o runOpts) (*restarting, chan os.Signal, error) {
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, o.restartSignal)
-	return &restarting{opts: o, child: child}, sig, nil
+	return &restarting{opts: o, child: child, sup: sup}, sig, nil
 }
 
 // ready runs once the runtime and its admin API and console run: it
@@ -129,8 +145,26 @@ func (rs *restarting) ready(rt *root.Runtime, stopOps func(), sig chan os.Signal
 	log := rt.Logger()
 	rs.stopOps = stopOps
 	dir, _ := os.Getwd()
-	up := restart.New(restart.Options{Binary: rs.opts.binary, Args: rs.opts.args, Dir: dir, Timeout: rs.opts.restartTimeout})
-	rt.SetRestarter(func(context.Context) error { return rs.begin(rt, up) })
+	if rs.sup != nil { // the supervisor restarts, and tells us when to drain
+		rt.SetRestarter(func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if err := rs.sup.Restart(ctx); err != nil {
+				return fmt.Errorf("%w: %w", root.ErrRestarting, err)
+			}
+			return nil
+		})
+		rs.sup.OnDrain(func() {
+			log.Info("restart: the supervisor's new worker is ready: shutting down")
+			rs.drain(rt)
+		})
+		if err := rs.sup.Ready(listeners.Names()); err != nil {
+			log.Error("supervise: report ready", "err", err)
+		}
+	} else {
+		up := restart.New(restart.Options{Binary: rs.opts.binary, Args: rs.opts.args, Dir: dir, Timeout: rs.opts.restartTimeout})
+		rt.SetRestarter(func(context.Context) error { return rs.begin(rt, up) })
+	}
 	if rs.child.Upgraded() && rs.opts.pidFile != "" {
 		if err := writePIDFile(rs.opts.pidFile, os.Getpid()); err != nil {
 			log.Error("restart: write the PID file", "file", rs.opts.pidFile, "err", err)
@@ -143,7 +177,7 @@ func (rs *restarting) ready(rt *root.Runtime, stopOps func(), sig chan os.Signal
 	}
 	if err != nil {
 		log.Error("restart: report ready", "err", err)
-	} else if upgraded {
+	} else if upgraded && rs.sup == nil { // a supervisor says so itself
 		log.Info("restart: ready; the old process shuts down", "pid", os.Getpid())
 	}
 	go func() {
@@ -182,14 +216,20 @@ func (rs *restarting) begin(rt *root.Runtime, up *restart.Upgrader) error {
 			return
 		}
 		// Still busy: no second upgrade while this process drains.
-		rs.handed.Store(true)
 		log.Info("restart: the new process is ready: shutting down", "pid", pid)
-		rs.closeOps()
-		if err := rt.Shutdown(context.Background()); err != nil {
-			log.Error("restart: shutdown", "err", err)
-		}
+		rs.drain(rt)
 	}()
 	return nil
+}
+
+// drain hands over to a new process that is ready: it stops the admin API
+// and the console, and runs the shutdown protocol.
+func (rs *restarting) drain(rt *root.Runtime) {
+	rs.handed.Store(true)
+	rs.closeOps()
+	if err := rt.Shutdown(context.Background()); err != nil {
+		rt.Logger().Error("restart: shutdown", "err", err)
+	}
 }
 
 func (rs *restarting) closeOps() {

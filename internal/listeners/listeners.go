@@ -48,13 +48,39 @@ func (l *Listener) Close() error {
 // Owner is who opened the listener (a gate's name and address), for logs.
 func (l *Listener) Owner() string { return l.owner }
 
+// Name is the listener as TERN_LISTEN_FDS names it: "tcp:127.0.0.1:8888".
+func (l *Listener) Name() string { return l.Addr().Network() + ":" + l.Addr().String() }
+
+// File duplicates the socket (the caller closes the copy; the listener
+// goes on listening).
+func (l *Listener) File() (*os.File, error) {
+	fl, ok := l.Listener.(interface{ File() (*os.File, error) })
+	if !ok {
+		return nil, fmt.Errorf("listeners: %s (%s) cannot be handed over: a %T", l.Addr(), l.owner, l.Listener)
+	}
+	f, err := fl.File()
+	if err != nil {
+		return nil, fmt.Errorf("listeners: %s (%s): %w", l.Addr(), l.owner, err)
+	}
+	return f, nil
+}
+
 var (
 	mu        sync.Mutex
 	open      = map[*Listener]struct{}{}
 	inherited []net.Listener // not claimed yet
 	inheritOK bool           // TERN_LISTEN_FDS was read
 	inheritEr error
+	onListen  func(*Listener) // see OnListen
 )
+
+// OnListen sets what Listen calls with each listener it registers (a
+// supervised worker hands it to its supervisor), before Listen returns.
+func OnListen(f func(*Listener)) {
+	mu.Lock()
+	onListen = f
+	mu.Unlock()
+}
 
 // Listen opens a TCP listener on addr for owner, and registers it: an
 // inherited listening socket for addr if there is one, or a new one.
@@ -72,7 +98,11 @@ func Listen(addr, owner string) (*Listener, error) {
 	l := &Listener{Listener: ln, owner: owner}
 	mu.Lock()
 	open[l] = struct{}{}
+	hook := onListen
 	mu.Unlock()
+	if hook != nil {
+		hook(l)
+	}
 	return l, nil
 }
 
@@ -101,18 +131,12 @@ func Files() (files []*os.File, names []string, err error) {
 	mu.Unlock()
 	sort.Slice(ls, func(i, j int) bool { return ls[i].Addr().String() < ls[j].Addr().String() })
 	for _, l := range ls {
-		fl, ok := l.Listener.(interface{ File() (*os.File, error) })
-		if !ok {
-			err = fmt.Errorf("listeners: %s (%s) cannot be handed over: a %T", l.Addr(), l.owner, l.Listener)
-			break
-		}
-		f, ferr := fl.File()
-		if ferr != nil {
-			err = fmt.Errorf("listeners: %s (%s): %w", l.Addr(), l.owner, ferr)
+		var f *os.File
+		if f, err = l.File(); err != nil {
 			break
 		}
 		files = append(files, f)
-		names = append(names, l.Addr().Network()+":"+l.Addr().String())
+		names = append(names, l.Name())
 	}
 	if err != nil {
 		for _, f := range files {

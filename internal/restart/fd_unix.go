@@ -13,3 +13,10 @@ func closeOnExec(fd int) { syscall.CloseOnExec(fd) }
 func redirectStderr(f *os.File) error {
 	return dup2(int(f.Fd()), 2)
 }
+
+// nonblock puts the sockets of files back in non-blocking mode.
+func nonblock(files []*os.File) {
+	for _, f := range files {
+		_ = syscall.SetNonblock(int(f.Fd()), true)
+	}
+}

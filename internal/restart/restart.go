@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tern-dev/tern/internal/listeners"
@@ -55,6 +56,10 @@ type Options struct {
 	Dir     string        // its working directory; "" for ours
 	Timeout time.Duration // how long to wait for readiness; 0 for DefaultTimeout
 	Stderr  io.Writer     // where the child's stderr passes through until it is ready; nil for os.Stderr
+	Env     []string      // more environment for the child (KEY=VALUE)
+	// SysProcAttr, if set, starts the child so (a supervisor's workers
+	// get their own process group and die with it).
+	SysProcAttr *syscall.SysProcAttr
 }
 
 // Upgrader runs upgrades, one at a time.
@@ -99,6 +104,7 @@ func (u *Upgrader) Begin() (done func(), err error) {
 type Failure struct {
 	Reason string
 	Stderr []string
+	Code   int // the child's exit code when it exited by itself, else -1
 }
 
 func (f *Failure) Error() string {
@@ -111,26 +117,78 @@ func (f *Failure) Error() string {
 // and the error is a *Failure with its last stderr lines. Call Begin
 // first.
 func (u *Upgrader) Run(ctx context.Context) (pid int, err error) {
+	p, err := u.Spawn(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	return p.Pid, nil
+}
+
+// Extra is one more descriptor for the child, named to it by the
+// environment variable Env (Env=FD).
+type Extra struct {
+	Env  string
+	File *os.File
+}
+
+// Process is a child that reported ready.
+type Process struct {
+	Pid  int
+	proc *os.Process
+	done chan struct{}
+	err  error
+}
+
+// Done is closed when the process has exited (and is reaped).
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Err is how the process ended (nil for exit status 0), once Done is
+// closed.
+func (p *Process) Err() error { <-p.done; return p.err }
+
+// Signal sends sig to the process.
+func (p *Process) Signal(sig os.Signal) error { return p.proc.Signal(sig) }
+
+// ExitCode is the exit code of a process that ended with err (as
+// os/exec's Wait returns it): 0 for nil, the status, or 128+N for death
+// by signal N (as a shell says), -1 when unknown.
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return -1
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ee.ExitCode()
+}
+
+// Spawn is Run that also passes extra descriptors and returns the ready
+// child, to wait for its end (a supervisor's worker).
+func (u *Upgrader) Spawn(ctx context.Context, extra []Extra) (p *Process, err error) {
 	bin := u.opts.Binary
 	if bin == "" {
 		if bin, err = os.Executable(); err != nil {
-			return 0, fmt.Errorf("restart: the binary: %w", err)
+			return nil, fmt.Errorf("restart: the binary: %w", err)
 		}
 	}
 	files, names, err := listeners.Files()
 	if err != nil {
-		return 0, fmt.Errorf("restart: %w", err)
+		return nil, fmt.Errorf("restart: %w", err)
 	}
 	defer closeAll(files)
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
-		return 0, fmt.Errorf("restart: %w", err)
+		return nil, fmt.Errorf("restart: %w", err)
 	}
 	defer readyR.Close()
 	defer readyW.Close()
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		return 0, fmt.Errorf("restart: %w", err)
+		return nil, fmt.Errorf("restart: %w", err)
 	}
 	defer errW.Close()
 	stderrFile, _ := u.opts.Stderr.(*os.File)
@@ -141,13 +199,18 @@ func (u *Upgrader) Run(ctx context.Context) (pid int, err error) {
 	cmd := exec.Command(bin, u.opts.Args...)
 	cmd.Dir = u.opts.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, errW
+	cmd.SysProcAttr = u.opts.SysProcAttr
 	cmd.ExtraFiles = append(append(files, readyW), stderrFile)
 	n := len(files)
-	cmd.Env = append(Environ(),
+	cmd.Env = append(append(Environ(), u.opts.Env...),
 		EnvListenFDs+"="+listeners.Spec(3, names),
 		EnvReadyFD+"="+strconv.Itoa(3+n),
 		EnvStderrFD+"="+strconv.Itoa(4+n),
 	)
+	for i, e := range extra {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, e.File)
+		cmd.Env = append(cmd.Env, e.Env+"="+strconv.Itoa(5+n+i))
+	}
 	ring := newRing(StderrLines)
 	copied := make(chan struct{})
 	go func() {
@@ -155,9 +218,15 @@ func (u *Upgrader) Run(ctx context.Context) (pid int, err error) {
 		ring.copy(errR, u.opts.Stderr)
 		errR.Close()
 	}()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	// os/exec took the descriptors with File.Fd, which made the sockets
+	// blocking, and with them ours and every other process's copy (one
+	// open file: its O_NONBLOCK is shared): a Go accept would then block
+	// its thread, and a Close wait for the next connection.
+	nonblock(files)
+	if err != nil {
 		errR.Close()
-		return 0, fmt.Errorf("restart: start %s: %w", bin, err)
+		return nil, fmt.Errorf("restart: start %s: %w", bin, err)
 	}
 	// Ours are no longer needed: the child has its own.
 	closeAll(files)
@@ -165,8 +234,11 @@ func (u *Upgrader) Run(ctx context.Context) (pid int, err error) {
 	readyW.Close()
 	errW.Close()
 
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	p = &Process{Pid: cmd.Process.Pid, proc: cmd.Process, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
 	got := make(chan error, 1)
 	go func() {
 		var b [1]byte
@@ -175,30 +247,33 @@ func (u *Upgrader) Run(ctx context.Context) (pid int, err error) {
 	}()
 	timer := time.NewTimer(u.opts.Timeout)
 	defer timer.Stop()
-	fail := func(reason string) (int, error) {
-		_ = cmd.Process.Kill()
-		<-exited
+	fail := func(reason string) (*Process, error) {
+		_ = cmd.Process.Kill() // a no-op when it has exited
+		<-p.done
 		select { // the child's stderr ends with it (bounded: a grandchild may hold it)
 		case <-copied:
 		case <-time.After(time.Second):
 		}
-		return 0, &Failure{Reason: reason, Stderr: ring.lines()}
+		return nil, &Failure{Reason: reason, Stderr: ring.lines(), Code: -1}
+	}
+	exited := func() (*Process, error) {
+		_, err := fail("exited before it was ready: " + describeExit(p.err))
+		err.(*Failure).Code = ExitCode(p.err)
+		return nil, err
 	}
 	select {
 	case err := <-got:
 		if err != nil {
 			select {
-			case werr := <-exited:
-				exited <- werr
-				return fail("exited before it was ready: " + describeExit(werr))
+			case <-p.done:
+				return exited()
 			case <-time.After(time.Second):
 			}
 			return fail("closed its readiness pipe without reporting ready")
 		}
-		return cmd.Process.Pid, nil
-	case werr := <-exited:
-		exited <- werr
-		return fail("exited before it was ready: " + describeExit(werr))
+		return p, nil
+	case <-p.done:
+		return exited()
 	case <-timer.C:
 		return fail(fmt.Sprintf("was not ready within %v", u.opts.Timeout))
 	case <-ctx.Done():
