@@ -31,6 +31,9 @@ type proc struct {
 	readyTo      Addr
 	readySession uint32
 	readyPending bool // Init deferred its readiness
+	// drainTakes: a Drainer that takes requests while it shuts down
+	// (decided at spawn).
+	drainTakes bool
 
 	// The Shutdown request being served: answered when the service is
 	// done, failed if it exits first.
@@ -79,6 +82,9 @@ func (s *System) Spawn(svc Service, o SpawnOptions) (Addr, error) {
 		readyTo:      o.ReadyTo,
 		readySession: o.ReadySession,
 		done:         make(chan struct{}),
+	}
+	if d, ok := svc.(Drainer); ok {
+		p.drainTakes = d.AcceptsWhileDraining()
 	}
 	p.log = s.log.With("service", p.name, "addr", p.addr.String())
 	p.ctx.p = p
@@ -171,7 +177,7 @@ func (p *proc) deliver(m *Message) {
 			return
 		}
 	case Call, Send:
-		if State(p.state.Load()) == ShuttingDown {
+		if State(p.state.Load()) == ShuttingDown && !p.drainTakes {
 			p.refuseShuttingDown(m)
 			return
 		}
@@ -199,7 +205,8 @@ func (p *proc) deliver(m *Message) {
 }
 
 // shutdown starts the service's part of the shutdown protocol: refuse new
-// requests, let the service finish what is in flight, then confirm.
+// requests (a Drainer that accepts them still gets them), let the service
+// finish what is in flight, then confirm.
 func (p *proc) shutdown(sd *pb.Shutdown, m *Message) {
 	from, session := m.From, m.Session
 	if State(p.state.Load()) == ShuttingDown {

@@ -21,10 +21,23 @@ type Service interface {
 // Shutdowner is a service that finishes its work before it stops. When
 // the root shuts the process down, the service gets Shutdown and must call
 // done once what it had in flight is finished. From then on the runtime
-// refuses new requests to it with ErrShuttingDown. A service that is not a
-// Shutdowner is done at once.
+// refuses new requests to it with ErrShuttingDown, unless it is a Drainer
+// that accepts them. A service that is not a Shutdowner is done at once.
 type Shutdowner interface {
 	Shutdown(c *Context, done func())
+}
+
+// Drainer is a Shutdowner that keeps taking requests while it drains,
+// because what it has in flight needs them to finish: the gate, whose
+// connections wait for the writes the services behind it still send. If
+// AcceptsWhileDraining reports true, the runtime delivers its Calls and
+// Sends during the shutdown as before it, instead of refusing them with
+// ErrShuttingDown; the service itself decides what it still serves. The
+// runtime asks once, at spawn (a Replace keeps that answer), so the
+// delivery path pays one bool.
+type Drainer interface {
+	Shutdowner
+	AcceptsWhileDraining() bool
 }
 
 // SpawnOptions describe a new service.

@@ -8,7 +8,8 @@ import (
 
 // Stop stops the service at a cleanly, as the shutdown protocol does for
 // one service: it gets Shutdown (its on_shutdown runs, new requests are
-// refused, the ones in flight finish), then it is stopped. Past ctx's
+// refused unless it is a Drainer that takes them, the ones in flight
+// finish), then it is stopped. Past ctx's
 // end it is stopped hard, and ctx's error returned. Stop returns once the
 // service has finished.
 func (s *System) Stop(ctx context.Context, a Addr) error {
