@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tern-dev/tern/internal/testutil"
 )
 
 // freePort is a TCP port free on 127.0.0.1 right now.
@@ -580,5 +582,60 @@ func TestRestartCommand(t *testing.T) {
 		if code != c.code || !strings.Contains(out, c.want) {
 			t.Errorf("%q: exit %d, want %d with %q:\n%s", c.args, code, c.code, c.want, out)
 		}
+	}
+}
+
+// A new binary that never gets ready (its bootstrap sleeps past
+// --restart-timeout) is killed; the old process logs why, with the new
+// one's last stderr lines, and serves on; a later restart works.
+func TestRestartChildTimesOut(t *testing.T) {
+	a := newUpgradeApp(t, "--restart-timeout", "2s")
+	c, err := net.Dial("tcp", a.echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	echoOn(t, c, r, "before")
+	pid := a.pid()
+	a.setMain(120000)
+	main := filepath.Join(a.dir, "main.lua")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := strings.Replace(string(src), "tern.sleep(slow_ms)", `tern.log("restartecho: booting slowly") tern.sleep(slow_ms)`, 1)
+	if err := os.WriteFile(main, []byte(slow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.signal(pid, syscall.SIGHUP)
+	out := a.waitLog("restart failed: serving on", 1)
+	line := out[strings.Index(out, "restart failed: serving on"):]
+	line = line[:strings.IndexByte(line, '\n')]
+	if !strings.Contains(line, "was not ready within 2s") || !strings.Contains(line, "booting slowly") {
+		t.Fatalf("the failure line lacks the reason or the child's stderr: %s", line)
+	}
+	// The child was killed and reaped.
+	testutil.Eventually(t, 10*time.Second, "the slow child gone", func() bool {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+		for _, f := range tasks {
+			if b, _ := os.ReadFile(f); len(strings.Fields(string(b))) > 0 {
+				return false
+			}
+		}
+		return true
+	})
+	echoOn(t, c, r, "still here")
+	echoOnce(t, a.echo, "new connection")
+	if a.pid() != pid {
+		t.Fatalf("the PID file changed: %d", a.pid())
+	}
+	a.setMain(0)
+	a.signal(pid, syscall.SIGHUP)
+	a.waitNewPID(pid)
+	echoOnce(t, a.echo, "on the new one")
+	<-a.firstDone
+	if a.firstErr != nil {
+		t.Fatalf("the first process: %v", a.firstErr)
 	}
 }

@@ -285,6 +285,9 @@ func (s *supervisor) onStarted(r started) {
 		case s.stopping:
 		case r.why == "restart":
 			s.log.Error("restart failed: serving on", "err", r.err, "stderr", stderr)
+		case r.why == "first" && f != nil && f.Code == 0: // a program that ends as it boots
+			s.log.Info("supervise: the worker exited 0 before it was ready: exiting")
+			s.stopping, s.code = true, 0
 		case r.why == "first":
 			s.log.Error("supervise: the worker failed to boot: exiting", "err", r.err, "stderr", stderr)
 			s.stopping, s.code = true, ExitBoot
