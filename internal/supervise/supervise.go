@@ -283,7 +283,7 @@ func (s *supervisor) onStarted(r started) {
 		}
 		switch {
 		case s.stopping:
-		case r.why == "restart":
+		case r.why == "restart" && s.cur != nil:
 			s.log.Error("restart failed: serving on", "err", r.err, "stderr", stderr)
 		case r.why == "first" && f != nil && f.Code == 0: // a program that ends as it boots
 			s.log.Info("supervise: the worker exited 0 before it was ready: exiting")
@@ -341,6 +341,9 @@ func (s *supervisor) onExit(w *worker) {
 	case code == 0:
 		s.log.Info("supervise: the worker exited 0: exiting", "pid", w.p.Pid)
 		s.stopping = true
+	case s.cancel != nil: // a graceful restart's worker is starting: it takes over
+		s.log.Error("supervise: the worker crashed", "pid", w.p.Pid, "status", status, "restart_in", "0s (one is starting)")
+		s.code = code
 	default:
 		if time.Since(w.readyAt) >= Stable {
 			s.backoff = MinBackoff
