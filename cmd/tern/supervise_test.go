@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -127,6 +129,7 @@ func TestSuperviseRestartsKilledWorker(t *testing.T) {
 // load: nothing refused or lost, the supervisor keeps the PID, each old
 // worker drains and exits 0. POST /restart on the worker's admin API goes
 // through the supervisor, and a second one during a restart is refused.
+// A worker that ends by itself with code 0 ends the supervisor.
 func TestSuperviseGracefulRestart(t *testing.T) {
 	a := newUpgradeApp(t, "--supervise")
 	sup := a.first.Process.Pid
@@ -164,8 +167,31 @@ func TestSuperviseGracefulRestart(t *testing.T) {
 	if code, body := post(t, "http://"+a.admin+"/restart"); code != http.StatusConflict || !strings.Contains(body, "already starting") {
 		t.Fatalf("second POST /restart: %d %s", code, body)
 	}
-	a.worker(5)
+	last := a.worker(5)
 	echoOnce(t, a.echo, "on the fifth worker")
+
+	// A worker that exits 0 by itself (shutdown on the console) is not
+	// restarted: the supervisor exits 0.
+	c, err := net.Dial("tcp", a.consol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "shutdown\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-a.firstDone:
+		if a.firstErr != nil {
+			t.Fatalf("the supervisor: %v", a.firstErr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the supervisor did not exit after its worker's shutdown")
+	}
+	waitGone(t, last)
+	if out := a.output(); !strings.Contains(out, fmt.Sprintf(`msg="supervise: the worker exited 0: exiting" pid=%d`, last)) || strings.Count(out, `msg="supervise: worker ready"`) != 5 {
+		t.Fatal("the supervisor did not log the worker's exit, or started another worker")
+	}
 }
 
 // A first worker that cannot boot ends the supervisor with its code; one
