@@ -24,8 +24,13 @@ import glua "github.com/yuin/gopher-lua"
 //
 // Names (prelude.lua, calls to the name service):
 //
-//	tern.register(name), tern.query(name [, ms]), tern.uniqueservice(name, ...),
-//	tern.declare(name, script, ...), tern.list()
+//	tern.register(name [, {cluster = true}]), tern.query(name [, ms]),
+//	tern.uniqueservice(name, ...), tern.declare(name, script, ...), tern.list()
+//
+// The cluster (cluster.go): a name may be "name@node", a service on
+// another node, in call, send, query and uniqueservice.
+//
+//	tern.nodes() -> the cluster's nodes and their traffic
 //
 // Time and tasks (timeapi.go):
 //
@@ -57,6 +62,7 @@ var ternAPI = map[string]apiFunc{
 	"memory":      lMemory,
 	"trace":       lTrace,
 	"error":       lLogError,
+	"nodes":       lNodes,
 }
 
 // apiFunc is a Go function of the Lua API; the VM's Service comes first.

@@ -173,12 +173,12 @@ local tern = setmetatable({
 
 -- The name service's commands.
 local names = raw.names
-function tern.register(name)
-	return tern.call(names(), "register", name)
+function tern.register(name, opts)
+	return tern.call(names(), "register", name, opts)
 end
 function tern.query(name, ms)
 	if ms then
-		return tern.calltimeout(ms, names(), "query", name)
+		return tern.calltimeout(ms, names(), "query", name, ms)
 	end
 	return tern.call(names(), "query", name)
 end

@@ -2,6 +2,7 @@ package names
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tern-dev/tern/actor"
@@ -39,6 +40,10 @@ type Service struct {
 	stopped  map[string]time.Time // declared names whose service stopped
 	warn     ratelog.Limiter      // repeated warnings
 	maxMsg   int                  // cap on packed declared args (SetMaxMessage)
+	// The cluster (cluster.go).
+	cluster     map[string]actor.Addr // this node's cluster names
+	flights     map[string]*flight    // "name@node" resolves under way
+	callTimeout time.Duration         // a remote query's deadline when it gives none
 }
 
 // exited tells the name service that a service stopped.
@@ -66,6 +71,8 @@ func New(table *Table, start Starter, declared map[string]Decl) *Service {
 		waits:    newWaits(),
 		scripts:  map[actor.Addr]string{},
 		stopped:  map[string]time.Time{},
+		cluster:  map[string]actor.Addr{},
+		flights:  map[string]*flight{},
 	}
 }
 
@@ -82,6 +89,11 @@ func (s *Service) Init(c *actor.Context) error {
 		// the name service has stopped, and its names with it.
 		_ = sys.Post(self, m)
 	})
+	sys.OnNode(func(n actor.NodeInfo, up bool) {
+		m := actor.NewMessage()
+		m.Kind, m.Ctl = actor.Control, nodeEvent{n, up}
+		_ = sys.Post(self, m)
+	})
 	return nil
 }
 
@@ -95,6 +107,8 @@ func (s *Service) Receive(c *actor.Context, m *actor.Message) {
 		switch ctl := m.Ctl.(type) {
 		case exited:
 			s.exited(c, ctl.addr)
+		case nodeEvent:
+			s.nodeChanged(c, ctl)
 		default:
 			if m.Session != 0 { // Shutdown and the like: nothing to finish
 				c.Reply(m.From, m.Session)
@@ -160,11 +174,18 @@ func (s *Service) command(c *actor.Context, m *actor.Message, args []any) error 
 		if err != nil {
 			return err
 		}
+		cluster, err := clusterOpt(args, 1)
+		if err != nil {
+			return err
+		}
 		if err := s.register(c, name, m.From); err != nil {
 			return err
 		}
+		if cluster {
+			s.clusterRegister(c, name, m.From)
+		}
 		reply(c, p)
-	case "register_as": // register_as(name, addr): the Go host (root) names a service it started
+	case "register_as": // register_as(name, addr [, opts]): the Go host (root) names a service it started
 		name, err := str(0)
 		if err != nil {
 			return err
@@ -180,8 +201,15 @@ func (s *Service) command(c *actor.Context, m *actor.Message, args []any) error 
 		if !ok {
 			return fmt.Errorf("names: register_as: argument #2 must be an address")
 		}
+		cluster, err := clusterOpt(args, 2)
+		if err != nil {
+			return err
+		}
 		if err := s.register(c, name, actor.Addr(a)); err != nil {
 			return err
+		}
+		if cluster {
+			s.clusterRegister(c, name, actor.Addr(a))
 		}
 		reply(c, p)
 	case "query": // query(name [, ms])
@@ -192,6 +220,9 @@ func (s *Service) command(c *actor.Context, m *actor.Message, args []any) error 
 		if err := timed(1); err != nil {
 			return err
 		}
+		if strings.ContainsRune(name, '@') {
+			return s.remoteQuery(c, name, p)
+		}
 		return s.query(c, name, p)
 	case "resolve": // resolve(name [, ms])
 		name, err := str(0)
@@ -201,11 +232,17 @@ func (s *Service) command(c *actor.Context, m *actor.Message, args []any) error 
 		if err := timed(1); err != nil {
 			return err
 		}
+		if strings.ContainsRune(name, '@') {
+			return s.remoteResolve(c, name, p, nil)
+		}
 		return s.resolve(c, name, p)
 	case "unique":
 		name, err := str(0)
 		if err != nil {
 			return err
+		}
+		if strings.ContainsRune(name, '@') { // started there if declared there
+			return s.remoteResolve(c, name, p, nil)
 		}
 		d, ok := s.declared[name]
 		if !ok {
@@ -221,11 +258,21 @@ func (s *Service) command(c *actor.Context, m *actor.Message, args []any) error 
 		if err != nil {
 			return err
 		}
-		if !ValidName(name) {
+		if !LocalName(name) {
 			return fmt.Errorf("%w: %q", ErrBadName, name)
 		}
 		s.declared[name] = Decl{Script: script, Args: args[2:]}
 		reply(c, p)
+	case "cluster_add": // (full, name, addr, ...) from another node's name service
+		if len(args) == 0 {
+			return fmt.Errorf("names: cluster_add: no arguments")
+		}
+		return s.clusterAdd(c, m.From, args)
+	case "cluster_drop": // (addr): a named service of another node stopped
+		if len(args) == 0 {
+			return fmt.Errorf("names: cluster_drop: no arguments")
+		}
+		return s.clusterDrop(c, m.From, args)
 	case "list":
 		reply(c, p, s.list(c))
 	case "stat":
@@ -237,13 +284,13 @@ func (s *Service) command(c *actor.Context, m *actor.Message, args []any) error 
 }
 
 func (s *Service) register(c *actor.Context, name string, a actor.Addr) error {
-	if !ValidName(name) {
+	if !LocalName(name) {
 		return fmt.Errorf("%w: %q", ErrBadName, name)
 	}
 	if a == actor.None {
 		return fmt.Errorf("names: register %q: only a service can register", name)
 	}
-	if old, ok := s.table.Lookup(name); ok && old != a {
+	if old, ok := s.table.local(name); ok && old != a {
 		return fmt.Errorf("%w: %q belongs to %s", ErrTaken, name, old)
 	}
 	if l := s.launches[name]; l != nil && l.addr != a {
@@ -279,12 +326,14 @@ func (s *Service) query(c *actor.Context, name string, p pending) error {
 func (s *Service) exited(c *actor.Context, a actor.Addr) {
 	s.callerExited(c, a)
 	delete(s.scripts, a)
-	for _, name := range s.table.removeAddr(a) {
+	released := s.table.removeAddr(a)
+	for _, name := range released {
 		if _, ok := s.declared[name]; ok {
 			s.stopped[name] = time.Now()
 		}
 		c.Logger().Debug("name released", "name", name, "addr", a.String())
 	}
+	s.localExited(c, a, released)
 }
 
 // list describes every service: live ones, and declared names not running.
@@ -335,5 +384,7 @@ func (s *Service) stat() map[string]any {
 		"scripts":  len(s.scripts),
 		"declared": len(s.declared),
 		"warnings": s.warn.Len(),
+		"flights":  len(s.flights),
+		"cluster":  len(s.cluster),
 	}
 }

@@ -19,15 +19,22 @@ var (
 	ErrTaken = errors.New("names: name taken")
 	// ErrBadName: the name is empty or looks like an address.
 	ErrBadName = errors.New("names: bad name")
+	// ErrNoNode: the node of "name@node" is not in the cluster.
+	ErrNoNode = errors.New("names: no such node")
 )
 
 // Table maps names to addresses. The name service owns every change; any
 // goroutine may read it, so a call by name costs a read lock, not a round
 // trip to the name service.
+//
+// Besides this node's names it holds, apart, what the cluster told it
+// (cluster.go): names other nodes registered with {cluster = true}, and
+// the answers to "name@node" lookups. A local name hides a cluster one.
 type Table struct {
-	mu  sync.RWMutex
-	m   map[string]entry
-	seq uint64
+	mu     sync.RWMutex
+	m      map[string]entry
+	remote map[string]actor.Addr // "name" (a cluster name) or "name@node"
+	seq    uint64
 }
 
 type entry struct {
@@ -42,14 +49,47 @@ type Named struct {
 }
 
 // NewTable returns an empty table.
-func NewTable() *Table { return &Table{m: make(map[string]entry)} }
+func NewTable() *Table {
+	return &Table{m: make(map[string]entry), remote: make(map[string]actor.Addr)}
+}
 
-// Lookup returns the address registered under name.
+// Lookup returns the address registered under name on this node, or else
+// the one the cluster knows for it: a name another node registered with
+// {cluster = true}, or a "name@node" already resolved.
 func (t *Table) Lookup(name string) (actor.Addr, bool) {
+	t.mu.RLock()
+	e, ok := t.m[name]
+	if !ok {
+		e.addr, ok = t.remote[name]
+	}
+	t.mu.RUnlock()
+	return e.addr, ok
+}
+
+// local returns the address registered under name on this node.
+func (t *Table) local(name string) (actor.Addr, bool) {
 	t.mu.RLock()
 	e, ok := t.m[name]
 	t.mu.RUnlock()
 	return e.addr, ok
+}
+
+// setRemote records what the cluster knows for key.
+func (t *Table) setRemote(key string, a actor.Addr) {
+	t.mu.Lock()
+	t.remote[key] = a
+	t.mu.Unlock()
+}
+
+// dropRemote forgets the cluster's entries for which drop is true.
+func (t *Table) dropRemote(drop func(key string, a actor.Addr) bool) {
+	t.mu.Lock()
+	for k, a := range t.remote {
+		if drop(k, a) {
+			delete(t.remote, k)
+		}
+	}
+	t.mu.Unlock()
 }
 
 // Named lists the registered names, the most recently registered first:
@@ -108,8 +148,23 @@ func (t *Table) removeAddr(a actor.Addr) []string {
 	return gone
 }
 
-// ValidName reports whether s can be a service name: not empty, and
-// without ':', which marks an address (":0000000a").
+// ValidName reports whether s can be a service name to look up: not
+// empty, and without ':', which marks an address (":0000000a"). It may be
+// "name@node", a service on another node of the cluster.
 func ValidName(s string) bool {
 	return s != "" && !strings.ContainsRune(s, ':')
+}
+
+// LocalName reports whether s can be registered or declared on this
+// node: a valid name without '@', which names a node.
+func LocalName(s string) bool {
+	return ValidName(s) && !strings.ContainsRune(s, '@')
+}
+
+// Split splits "db@node2" into "db" and "node2"; a bare name has node "".
+func Split(name string) (base, node string) {
+	if i := strings.LastIndexByte(name, '@'); i >= 0 {
+		return name[:i], name[i+1:]
+	}
+	return name, ""
 }

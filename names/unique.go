@@ -2,6 +2,7 @@ package names
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/internal/pack"
@@ -47,6 +48,12 @@ func (s *Service) unique(c *actor.Context, name string, d Decl, p pending) error
 // after its declared service has started otherwise.
 func (s *Service) forward(c *actor.Context, name string, m *actor.Message) {
 	m.Ctl = nil
+	if strings.ContainsRune(name, '@') {
+		if err := s.remoteResolve(c, name, pending{}, m); err != nil {
+			s.refuse(c, name, m, err)
+		}
+		return
+	}
 	if a, ok := s.table.Lookup(name); ok {
 		c.Forward(a, m)
 		c.Keep()

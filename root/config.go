@@ -59,6 +59,9 @@ type Config struct {
 	// Services are declared by name: each starts on the first lookup of
 	// its name (call, send, query, uniqueservice), not at boot.
 	Services map[string]names.Decl
+	// Cluster joins this node to a cluster of nodes (config.lua's
+	// cluster table; see actor.ClusterConfig); nil runs it alone.
+	Cluster *actor.ClusterConfig
 
 	// For embedding (config.lua cannot set these):
 	LogOutput io.Writer // where logs go; nil is stderr
@@ -87,7 +90,7 @@ const (
 )
 
 // configKeys are config.lua's keys.
-var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout", "max_message", "max_tasks", "workers", "services", "admin", "console", "monitor", "memory", "memory_limit"}
+var configKeys = []string{"path", "log_level", "log_format", "shutdown_timeout", "max_message", "max_tasks", "workers", "services", "admin", "console", "monitor", "memory", "memory_limit", "cluster"}
 
 // Load reads the configuration for `tern run path`: path is a bootstrap
 // script, or a directory holding main.lua and an optional config.lua.
@@ -266,6 +269,8 @@ func (cfg *Config) readLua(file string) error {
 			err = cfg.readMonitor(file, v)
 		case "memory":
 			err = cfg.readMemory(file, v)
+		case "cluster":
+			err = cfg.readCluster(file, v)
 		case "memory_limit":
 			n, ok := v.(glua.LNumber)
 			b := float64(n)
@@ -427,7 +432,7 @@ func (cfg *Config) readServices(file string, v glua.LValue) error {
 		ks, isName := k.(glua.LString)
 		name := string(ks)
 		d, ok := v.(*glua.LTable)
-		if !isName || !names.ValidName(name) {
+		if !isName || !names.LocalName(name) {
 			err = fmt.Errorf("config %s: services: the key %s is not a service name", file, describeValue(k))
 			return
 		}

@@ -129,7 +129,7 @@ func TestLogger(t *testing.T) {
 func TestLoadRejects(t *testing.T) {
 	for dir, want := range map[string]string{
 		"unknownkey":      `unknown key "log_levl" (did you mean "log_level"?)`,
-		"farkey":          `unknown key "colour"; known keys: admin, console, log_format, log_level, max_message, max_tasks, memory, memory_limit, monitor, path, services, shutdown_timeout, workers`,
+		"farkey":          `unknown key "colour"; known keys: admin, cluster, console, log_format, log_level, max_message, max_tasks, memory, memory_limit, monitor, path, services, shutdown_timeout, workers`,
 		"numkey":          `keys must be names`,
 		"pathentry":       `path[2] must be a string, not number 3`,
 		"pathkey":         `path must be a string or a list of strings; it has the key string "extra"`,

@@ -19,6 +19,7 @@ import (
 //     its work in flight (refusing new requests) and confirms; then it is
 //     stopped. A service that does not confirm within the deadline is
 //     named in the log and stopped hard.
+//     Then the node leaves its cluster, if it is in one (cluster.go).
 //  2. Stop what is left (services started during the shutdown), and wait
 //     until every stopped service has finished; one still running at the
 //     deadline (a handler that never returns) is named in the log.
@@ -126,6 +127,7 @@ func (s *rootService) next(c *actor.Context) {
 		})
 		return
 	}
+	s.leaveCluster(c)
 	s.stopRest(c)
 }
 
@@ -236,6 +238,8 @@ func (s *rootService) finish(c *actor.Context, code int) {
 		c.Logger().Info("stopped", "code", code)
 	}
 	stuck := len(s.stop.missed)
+	leave := s.joined && !s.left // a forced exit: leave on the way out
+	s.left = true
 	for _, in := range c.System().Services() {
 		if in.Addr != c.Self() && in.State != actor.Stopped {
 			s.kill(c, in.Addr) // a forced exit leaves some
@@ -251,6 +255,11 @@ func (s *rootService) finish(c *actor.Context, code int) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
+		if leave {
+			if err := r.sys.LeaveCluster(ctx); err != nil {
+				r.log.Warn("leave the cluster", "service", "root", "err", err)
+			}
+		}
 		if err := r.sys.Close(ctx); err != nil && stuck == 0 {
 			r.log.Warn("services left running", "service", "root", "err", err)
 		}

@@ -23,8 +23,17 @@ const (
 	ExitUsage    = 64 // tern run: bad command line (EX_USAGE)
 )
 
+// The core services' handles, the same on every node, so that a node can
+// reach another's name service (names.Handle) knowing only its number.
+// The boot fails if one gets another handle: something was spawned on the
+// System before Start.
+const (
+	rootHandle   = 1
+	loggerHandle = 2
+)
+
 // rootService is the root actor. Boot, in order: logger, name service,
-// bootstrap. Then it waits for a stopRequest and runs the shutdown
+// the cluster (if configured), bootstrap. Then it waits for a stopRequest and runs the shutdown
 // protocol (exit.go).
 type rootService struct {
 	rt       *Runtime
@@ -32,6 +41,8 @@ type rootService struct {
 	boot     uint32 // session of the bootstrap's start
 	stop     shutdown
 	finished bool // finish ran: the root is stopping
+	joined   bool // the node joined its cluster
+	left     bool // and has left it
 }
 
 func (s *rootService) Init(c *actor.Context) error {
@@ -53,6 +64,12 @@ func (s *rootService) Init(c *actor.Context) error {
 	}
 	s.logger = la
 	r.handler.Attach(r.sys, la)
+	if err := coreHandle("root", c.Self(), rootHandle); err != nil {
+		return s.bootFailed(c, err)
+	}
+	if err := coreHandle("logger", la, loggerHandle); err != nil {
+		return s.bootFailed(c, err)
+	}
 	// 2. The name service, which starts declared services through the Lua
 	// runtime (which also knows the Go services registered by name). Their
 	// scripts are looked up in the app directory, then along the path.
@@ -62,9 +79,15 @@ func (s *rootService) Init(c *actor.Context) error {
 	}
 	ns := names.New(r.table, start, r.cfg.Services)
 	ns.SetMaxMessage(r.cfg.MaxMessage)
+	if r.cfg.Cluster != nil {
+		ns.SetCallTimeout(r.cfg.Cluster.CallTimeout)
+	}
 	na, err := c.Spawn(ns, actor.SpawnOptions{Name: "names", Script: "go:names"})
 	if err != nil {
 		return s.bootFailed(c, fmt.Errorf("names: %w", err))
+	}
+	if err := coreHandle("names", na, names.Handle); err != nil {
+		return s.bootFailed(c, err)
 	}
 	r.lua.SetNames(na, r.table.Lookup)
 	r.names.Store(uint64(na))
@@ -80,7 +103,12 @@ func (s *rootService) Init(c *actor.Context) error {
 		s.begin(c, pending.code, pending.reason)
 		return nil
 	}
-	// 3. The bootstrap service.
+	// 3. The cluster: this node joins, with its name service up to answer
+	// the others (cluster.go).
+	if err := s.joinCluster(c); err != nil {
+		return s.bootFailed(c, err)
+	}
+	// 4. The bootstrap service.
 	if r.cfg.Bootstrap == "" {
 		r.boot <- nil
 		return nil

@@ -96,6 +96,16 @@ func New(cfg Config) (*Runtime, error) {
 	if err := cfg.absolute(); err != nil {
 		return nil, fmt.Errorf("root: %w", err)
 	}
+	var node uint16
+	if cfg.Cluster != nil {
+		c := *cfg.Cluster
+		c.Members = append([]actor.ClusterMember(nil), c.Members...)
+		cfg.Cluster = &c
+		var err error
+		if node, err = checkCluster(cfg.Cluster); err != nil {
+			return nil, fmt.Errorf("root: %w", err)
+		}
+	}
 	out := cfg.LogOutput
 	if out == nil {
 		out = os.Stderr
@@ -115,7 +125,7 @@ func New(cfg Config) (*Runtime, error) {
 		done:      make(chan struct{}),
 	}
 	r.log = slog.New(r.handler)
-	r.sys = actor.NewSystem(actor.Options{Logger: r.log, Workers: cfg.Workers, MaxMessage: cfg.MaxMessage})
+	r.sys = actor.NewSystem(actor.Options{Logger: r.log, Workers: cfg.Workers, MaxMessage: cfg.MaxMessage, Node: node})
 	r.sys.SetMonitor(cfg.Monitor)
 	r.lua = lua.New(r.sys, lua.Config{
 		Path:       cfg.Path,
