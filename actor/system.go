@@ -63,6 +63,7 @@ type System struct {
 	doneOnce  sync.Once
 	exitHooks exitHooks
 	warnings  ratelog.Limiter // repeated warnings, such as sends to an unknown command
+	cluster   clusterHolder   // the cluster this node is in, if any (cluster.go)
 }
 
 // procSet holds every service from its spawn until it has finished, the
@@ -164,8 +165,14 @@ func (s *System) Post(to Addr, m *Message) error {
 
 // post is Post from the service running on worker from (nil for any
 // other goroutine): the receiver runs next on that worker.
+// An address on another node goes to the remote path; handle 0 is Go
+// code outside any service (None here, or this node's handle 0 for an
+// answer from another node).
 func (s *System) post(from *worker, to Addr, m *Message) error {
-	if to == None {
+	if n := to.Node(); n != s.node && n != 0 {
+		return s.postRemote(to, m)
+	}
+	if to.Handle() == 0 {
 		return s.postOutside(m)
 	}
 	p := s.handles.get(to)
@@ -248,6 +255,9 @@ func (s *System) Close(ctx context.Context) error {
 	case <-s.allDone:
 	case <-ctx.Done():
 		err = fmt.Errorf("actor: close: %w; still running: %s", ctx.Err(), describe(s.procs.all()))
+	}
+	if lerr := s.LeaveCluster(ctx); lerr != nil && err == nil {
+		err = lerr // still in a cluster: the root leaves before, as a rule
 	}
 	s.timers.close()
 	s.pool.close()

@@ -44,6 +44,11 @@ const (
 	Kind_KIND_ERROR Kind = 3
 	// Runtime control traffic; the shutdown field is set, cmd/data are unused.
 	Kind_KIND_CONTROL Kind = 4
+	// Membership probe between nodes: member describes the sender; the
+	// answer is a KIND_PROBE with member describing the answering node.
+	Kind_KIND_PROBE Kind = 5
+	// The node in member leaves the cluster now (a graceful shutdown).
+	Kind_KIND_LEAVE Kind = 6
 )
 
 // Enum value maps for Kind.
@@ -54,6 +59,8 @@ var (
 		2: "KIND_REPLY",
 		3: "KIND_ERROR",
 		4: "KIND_CONTROL",
+		5: "KIND_PROBE",
+		6: "KIND_LEAVE",
 	}
 	Kind_value = map[string]int32{
 		"KIND_SEND":    0,
@@ -61,6 +68,8 @@ var (
 		"KIND_REPLY":   2,
 		"KIND_ERROR":   3,
 		"KIND_CONTROL": 4,
+		"KIND_PROBE":   5,
+		"KIND_LEAVE":   6,
 	}
 )
 
@@ -110,7 +119,15 @@ type Envelope struct {
 	// Error text for KIND_ERROR; empty otherwise.
 	Error string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
 	// Shutdown request for KIND_CONTROL; unset otherwise.
-	Shutdown      *Shutdown `protobuf:"bytes,9,opt,name=shutdown,proto3" json:"shutdown,omitempty"`
+	Shutdown *Shutdown `protobuf:"bytes,9,opt,name=shutdown,proto3" json:"shutdown,omitempty"`
+	// Trace tag of the request this message belongs to (tern.trace), or "".
+	Trace string `protobuf:"bytes,10,opt,name=trace,proto3" json:"trace,omitempty"`
+	// For KIND_ERROR: which runtime error it is ("noservice", "overload",
+	// "remote", "nodedown"...), so that the caller's node can rebuild an
+	// error errors.Is matches; "" when it is none of them.
+	Code string `protobuf:"bytes,11,opt,name=code,proto3" json:"code,omitempty"`
+	// For KIND_PROBE and KIND_LEAVE: the node the envelope speaks for.
+	Member        *Member `protobuf:"bytes,12,opt,name=member,proto3" json:"member,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -201,6 +218,109 @@ func (x *Envelope) GetShutdown() *Shutdown {
 	return nil
 }
 
+func (x *Envelope) GetTrace() string {
+	if x != nil {
+		return x.Trace
+	}
+	return ""
+}
+
+func (x *Envelope) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Envelope) GetMember() *Member {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+// Member describes one node of a cluster (membership probes).
+type Member struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The node's current incarnation: its protoactor-go ActorSystem id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The node's name, unique in the cluster ("node2").
+	Node string `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	// The node part of its services' addresses.
+	Number uint32 `protobuf:"varint,3,opt,name=number,proto3" json:"number,omitempty"`
+	// Its advertised host:port.
+	Address string `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
+	// Its protoactor-go cluster kinds.
+	Kinds         []string `protobuf:"bytes,5,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Member) Reset() {
+	*x = Member{}
+	mi := &file_tern_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Member) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Member) ProtoMessage() {}
+
+func (x *Member) ProtoReflect() protoreflect.Message {
+	mi := &file_tern_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Member.ProtoReflect.Descriptor instead.
+func (*Member) Descriptor() ([]byte, []int) {
+	return file_tern_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Member) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Member) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *Member) GetNumber() uint32 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *Member) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Member) GetKinds() []string {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
 // Shutdown asks a service (or node) to finish its work and exit.
 type Shutdown struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -218,7 +338,7 @@ type Shutdown struct {
 
 func (x *Shutdown) Reset() {
 	*x = Shutdown{}
-	mi := &file_tern_proto_msgTypes[1]
+	mi := &file_tern_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -230,7 +350,7 @@ func (x *Shutdown) String() string {
 func (*Shutdown) ProtoMessage() {}
 
 func (x *Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_tern_proto_msgTypes[1]
+	mi := &file_tern_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -243,7 +363,7 @@ func (x *Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shutdown.ProtoReflect.Descriptor instead.
 func (*Shutdown) Descriptor() ([]byte, []int) {
-	return file_tern_proto_rawDescGZIP(), []int{1}
+	return file_tern_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Shutdown) GetReason() string {
@@ -272,7 +392,7 @@ var File_tern_proto protoreflect.FileDescriptor
 const file_tern_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"tern.proto\x12\atern.v1\"\xe5\x01\n" +
+	"tern.proto\x12\atern.v1\"\xb8\x02\n" +
 	"\bEnvelope\x12!\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\r.tern.v1.KindR\x04kind\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\x04R\x04from\x12\x0e\n" +
@@ -281,11 +401,21 @@ const file_tern_proto_rawDesc = "" +
 	"\x03cmd\x18\x05 \x01(\tR\x03cmd\x12\x12\n" +
 	"\x04data\x18\x06 \x01(\fR\x04data\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12-\n" +
-	"\bshutdown\x18\t \x01(\v2\x11.tern.v1.ShutdownR\bshutdownJ\x04\b\b\x10\tR\acontrol\"`\n" +
+	"\bshutdown\x18\t \x01(\v2\x11.tern.v1.ShutdownR\bshutdown\x12\x14\n" +
+	"\x05trace\x18\n" +
+	" \x01(\tR\x05trace\x12\x12\n" +
+	"\x04code\x18\v \x01(\tR\x04code\x12'\n" +
+	"\x06member\x18\f \x01(\v2\x0f.tern.v1.MemberR\x06memberJ\x04\b\b\x10\tR\acontrol\"t\n" +
+	"\x06Member\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x16\n" +
+	"\x06number\x18\x03 \x01(\rR\x06number\x12\x18\n" +
+	"\aaddress\x18\x04 \x01(\tR\aaddress\x12\x14\n" +
+	"\x05kinds\x18\x05 \x03(\tR\x05kinds\"`\n" +
 	"\bShutdown\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12(\n" +
 	"\x10deadline_unix_ms\x18\x02 \x01(\x03R\x0edeadlineUnixMs\x12\x12\n" +
-	"\x04code\x18\x03 \x01(\x05R\x04code*V\n" +
+	"\x04code\x18\x03 \x01(\x05R\x04code*v\n" +
 	"\x04Kind\x12\r\n" +
 	"\tKIND_SEND\x10\x00\x12\r\n" +
 	"\tKIND_CALL\x10\x01\x12\x0e\n" +
@@ -293,7 +423,11 @@ const file_tern_proto_rawDesc = "" +
 	"KIND_REPLY\x10\x02\x12\x0e\n" +
 	"\n" +
 	"KIND_ERROR\x10\x03\x12\x10\n" +
-	"\fKIND_CONTROL\x10\x04B&Z$github.com/tern-dev/tern/proto;protob\x06proto3"
+	"\fKIND_CONTROL\x10\x04\x12\x0e\n" +
+	"\n" +
+	"KIND_PROBE\x10\x05\x12\x0e\n" +
+	"\n" +
+	"KIND_LEAVE\x10\x06B&Z$github.com/tern-dev/tern/proto;protob\x06proto3"
 
 var (
 	file_tern_proto_rawDescOnce sync.Once
@@ -308,20 +442,22 @@ func file_tern_proto_rawDescGZIP() []byte {
 }
 
 var file_tern_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tern_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_tern_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_tern_proto_goTypes = []any{
 	(Kind)(0),        // 0: tern.v1.Kind
 	(*Envelope)(nil), // 1: tern.v1.Envelope
-	(*Shutdown)(nil), // 2: tern.v1.Shutdown
+	(*Member)(nil),   // 2: tern.v1.Member
+	(*Shutdown)(nil), // 3: tern.v1.Shutdown
 }
 var file_tern_proto_depIdxs = []int32{
 	0, // 0: tern.v1.Envelope.kind:type_name -> tern.v1.Kind
-	2, // 1: tern.v1.Envelope.shutdown:type_name -> tern.v1.Shutdown
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 1: tern.v1.Envelope.shutdown:type_name -> tern.v1.Shutdown
+	2, // 2: tern.v1.Envelope.member:type_name -> tern.v1.Member
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_tern_proto_init() }
@@ -335,7 +471,7 @@ func file_tern_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tern_proto_rawDesc), len(file_tern_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
