@@ -110,6 +110,7 @@ type clusterState struct {
 	kind     string // this node's cluster kind: tern.node:<number>:<name>
 	address  string // advertised host:port
 	subs     []*eventstream.Subscription
+	leaveCtx context.Context // bounds a provider's Shutdown
 
 	// Lock order: holder.mu, then nodes.mu.
 	nodes nodeTable
@@ -172,7 +173,7 @@ func (s *System) StartCluster(cfg ClusterConfig) (err error) {
 			err = fmt.Errorf("actor: cluster: node %s: start: %v", cfg.Node, r)
 		}
 		if err != nil {
-			c.stop(context.Background(), "start failed")
+			c.stop(context.Background(), "start failed", false)
 			s.cluster.Store(nil)
 		}
 	}()
@@ -339,7 +340,7 @@ func (s *System) LeaveCluster(ctx context.Context) error {
 	if c == nil || c.left.Load() {
 		return nil
 	}
-	err := c.stop(ctx, "this node left the cluster")
+	err := c.stop(ctx, "this node left the cluster", true)
 	s.log.Info("cluster: left", "cluster", c.cfg.Name, "node", c.cfg.Node)
 	return err
 }
@@ -349,12 +350,13 @@ func (s *System) LeaveCluster(ctx context.Context) error {
 // protoactor-go's Cluster.Shutdown is not used: it shuts the whole
 // ActorSystem down, stops a gossip tern does not start (startMember), and
 // sleeps two seconds for grain handovers tern has none of.
-func (c *clusterState) stop(ctx context.Context, why string) error {
+func (c *clusterState) stop(ctx context.Context, why string, graceful bool) error {
 	c.left.Store(true)
+	c.leaveCtx = ctx
 	var errs []error
 	started := c.c != nil && c.c.Remote != nil
 	if started {
-		if err := c.provider.Shutdown(true); err != nil {
+		if err := c.provider.Shutdown(graceful); err != nil {
 			errs = append(errs, fmt.Errorf("provider %s: %w", c.cfg.Provider, err))
 		}
 	} else if c.static != nil {
