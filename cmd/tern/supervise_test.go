@@ -168,6 +168,9 @@ func TestSuperviseGracefulRestart(t *testing.T) {
 		t.Fatalf("second POST /restart: %d %s", code, body)
 	}
 	last := a.worker(5)
+	// Once the old worker is gone (a connection it accepted as it began to
+	// drain is closed, as documented), new connections reach the new one.
+	a.waitLog(fmt.Sprintf(`msg="supervise: an old worker exited" pid=%d`, workers[len(workers)-1]), 1)
 	echoOnce(t, a.echo, "on the fifth worker")
 
 	// A worker that exits 0 by itself (shutdown on the console) is not

@@ -21,6 +21,8 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -59,19 +61,58 @@ type worker struct {
 	conn    *net.UnixConn // its socket pair, our end
 	p       *restart.Process
 	readyAt time.Time
-	retired bool          // told to drain (or to stop while starting)
+	retired atomic.Bool   // told to drain (or to stop while starting)
 	drained chan struct{} // its messages are all read
+
+	// mu makes "this worker uses these listeners" and the registry agree:
+	// what the worker hands over is recorded and held in one step, and
+	// the supervisor drops the others in one step.
+	mu        sync.Mutex
+	listening map[string]bool // its ready list, and what it opened since
+}
+
+// adopt holds a listener the worker handed over.
+func (w *worker) adopt(f *os.File, name string) (added bool, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.listening == nil {
+		w.listening = map[string]bool{}
+	}
+	w.listening[name] = true
+	return listeners.Adopt(f, name, "supervisor")
+}
+
+// ready records the listeners the worker uses as it gets ready, and
+// unless it is retired, drops the others: the new config no longer
+// listens there.
+func (w *worker) ready(names []string) (closed []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.listening = map[string]bool{}
+	for _, n := range names {
+		w.listening[n] = true
+	}
+	if w.retired.Load() {
+		return nil
+	}
+	return listeners.Keep(names)
+}
+
+// keepMine drops every held listener this worker does not use.
+func (w *worker) keepMine() (closed []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	names := make([]string, 0, len(w.listening))
+	for n := range w.listening {
+		names = append(names, n)
+	}
+	return listeners.Keep(names)
 }
 
 type started struct {
 	w   *worker
 	why string
 	err error
-}
-
-type readyMsg struct {
-	w     *worker
-	names []string
 }
 
 type supervisor struct {
@@ -89,7 +130,6 @@ type supervisor struct {
 	started  chan started
 	exits    chan *worker
 	requests chan *worker
-	readies  chan readyMsg
 	done     chan struct{}
 }
 
@@ -106,7 +146,7 @@ func Run(opts Options, sigs <-chan os.Signal) int {
 		opts: opts, log: opts.Log, up: restart.New(opts.Worker),
 		old: map[*worker]bool{}, backoff: MinBackoff,
 		started: make(chan started), exits: make(chan *worker), requests: make(chan *worker),
-		readies: make(chan readyMsg), done: make(chan struct{}),
+		done: make(chan struct{}),
 	}
 	defer close(s.done)
 	s.start("first")
@@ -120,19 +160,13 @@ func Run(opts Options, sigs <-chan os.Signal) int {
 			s.onExit(w)
 		case w := <-s.requests:
 			answer := "ok"
-			if w.retired {
+			if w.retired.Load() {
 				answer = "refused " + ErrStopping.Error()
 			} else if err := s.restart(); err != nil {
 				answer = "refused " + err.Error()
 			}
 			if err := send(w.conn, answer, nil); err != nil {
 				s.log.Warn("supervise: answer a restart request", "err", err)
-			}
-		case m := <-s.readies:
-			if !m.w.retired {
-				for _, name := range listeners.Keep(m.names) {
-					s.log.Info("supervise: the worker no longer listens here: closed", "listen", name)
-				}
 			}
 		case <-s.retry:
 			s.retry = nil
@@ -150,7 +184,7 @@ func (s *supervisor) start(why string) {
 	go func() {
 		sc, wf, err := socketpair()
 		if err != nil {
-			s.report(started{why: why, err: err})
+			report(s, s.started, started{why: why, err: err})
 			return
 		}
 		w := &worker{conn: sc, drained: make(chan struct{})}
@@ -158,40 +192,33 @@ func (s *supervisor) start(why string) {
 		w.p, err = s.up.Spawn(ctx, []restart.Extra{{Env: EnvFD, File: wf}})
 		wf.Close()
 		if err != nil {
-			s.report(started{why: why, err: err})
+			w.waitRead() // it is dead: what it handed over is held before the loop hears
+			report(s, s.started, started{why: why, err: err})
 			return
 		}
+		report(s, s.started, started{w: w, why: why}) // before its exit, whenever it comes
 		go func() {
 			<-w.p.Done()
-			// Read what it sent before it died (a listener it just opened).
-			select {
-			case <-w.drained:
-			case <-time.After(2 * time.Second):
-			}
-			s.report(w)
+			w.waitRead()
+			report(s, s.exits, w)
 		}()
-		s.report(started{w: w, why: why})
 	}()
 }
 
+// waitRead waits until the dead worker's messages are all read (a
+// listener it just opened), for 2 s at most.
+func (w *worker) waitRead() {
+	select {
+	case <-w.drained:
+	case <-time.After(2 * time.Second):
+	}
+}
+
 // report sends an event to the loop, unless Run has returned.
-func (s *supervisor) report(ev any) {
-	switch ev := ev.(type) {
-	case started:
-		select {
-		case s.started <- ev:
-		case <-s.done:
-		}
-	case *worker:
-		select {
-		case s.exits <- ev:
-		case <-s.done:
-		}
-	case readyMsg:
-		select {
-		case s.readies <- ev:
-		case <-s.done:
-		}
+func report[T any](s *supervisor, ch chan<- T, ev T) {
+	select {
+	case ch <- ev:
+	case <-s.done:
 	}
 }
 
@@ -211,7 +238,7 @@ func (s *supervisor) read(w *worker) {
 				s.log.Warn("supervise: a listener without its socket", "listen", arg)
 				continue
 			}
-			added, err := listeners.Adopt(f, arg, "supervisor")
+			added, err := w.adopt(f, arg)
 			if err != nil {
 				s.log.Error("supervise: hold a listener", "err", err)
 			} else if added {
@@ -219,12 +246,11 @@ func (s *supervisor) read(w *worker) {
 			}
 			continue
 		case "ready":
-			s.report(readyMsg{w: w, names: strings.Fields(arg)})
-		case "restart":
-			select {
-			case s.requests <- w:
-			case <-s.done:
+			for _, name := range w.ready(strings.Fields(arg)) {
+				s.log.Info("supervise: the worker no longer listens here: closed", "listen", name)
 			}
+		case "restart":
+			report(s, s.requests, w)
 		default:
 			s.log.Warn("supervise: an unknown message from the worker", "msg", msg)
 		}
@@ -285,6 +311,9 @@ func (s *supervisor) onStarted(r started) {
 		case s.stopping:
 		case r.why == "restart" && s.cur != nil:
 			s.log.Error("restart failed: serving on", "err", r.err, "stderr", stderr)
+			for _, name := range s.cur.keepMine() {
+				s.log.Info("supervise: only the failed worker listened here: closed", "listen", name)
+			}
 		case r.why == "first" && f != nil && f.Code == 0: // a program that ends as it boots
 			s.log.Info("supervise: the worker exited 0 before it was ready: exiting")
 			s.stopping, s.code = true, 0
@@ -302,7 +331,7 @@ func (s *supervisor) onStarted(r started) {
 	}
 	w := r.w
 	if s.stopping {
-		w.retired = true
+		w.retired.Store(true)
 		s.old[w] = true
 		_ = w.p.Signal(syscall.SIGTERM)
 		return
@@ -310,7 +339,7 @@ func (s *supervisor) onStarted(r started) {
 	w.readyAt = time.Now()
 	s.log.Info("supervise: worker ready", "pid", w.p.Pid, "after", r.why)
 	if prev := s.cur; prev != nil {
-		prev.retired = true
+		prev.retired.Store(true)
 		s.old[prev] = true
 		s.log.Info("restart: the new worker is ready: the old one drains", "old", prev.p.Pid, "pid", w.p.Pid)
 		if err := send(prev.conn, "drain", nil); err != nil {
@@ -327,7 +356,7 @@ func (s *supervisor) onExit(w *worker) {
 	if err != nil {
 		status = err.Error()
 	}
-	if w.retired {
+	if w.retired.Load() {
 		delete(s.old, w)
 		s.log.Info("supervise: an old worker exited", "pid", w.p.Pid, "status", status)
 		return
