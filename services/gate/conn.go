@@ -52,6 +52,10 @@ type conn struct {
 	blocked  atomic.Bool
 	resume   chan struct{}
 	handled  func() // c.eventHandled, made once: set as each event's Done
+	// draining: the gate shuts down. Set under postMu, so that once it is
+	// set no message event is posted any more: inflight only falls, and
+	// its fall to 0 asks the gate to close the connection (drain.go).
+	draining atomic.Bool
 
 	idle *time.Timer // closes the connection after IdleTimeout without input
 
@@ -338,19 +342,28 @@ func maxInflight(maxFrame int) int32 {
 
 // eventHandled is each event's Done: the receiver is done with it.
 func (c *conn) eventHandled() {
-	if c.inflight.Add(-1) < c.g.inflight && c.blocked.Load() {
+	n := c.inflight.Add(-1)
+	if n < c.g.inflight && c.blocked.Load() {
 		select {
 		case c.resume <- struct{}{}:
 		default:
 		}
+	}
+	if n == 0 && c.draining.Load() {
+		c.g.post(drainMsg{c})
 	}
 }
 
 // event posts one event to the connection's target, waiting first while
 // too many of its events are unhandled: the reader stops reading, and
 // TCP flow control slows the client. data is the frame of a message.
-// It reports false when the connection ended meanwhile.
+// It reports false when the connection ended meanwhile. A message event
+// of a draining connection is dropped: the server no longer takes
+// requests on it.
 func (c *conn) event(cmd string, data []byte) bool {
+	if cmd == "message" && c.draining.Load() {
+		return true
+	}
 	for cmd != "disconnect" && c.inflight.Load() >= c.g.inflight {
 		c.blocked.Store(true)
 		if c.inflight.Load() >= c.g.inflight {
@@ -365,7 +378,7 @@ func (c *conn) event(cmd string, data []byte) bool {
 	}
 	for backoff := time.Millisecond; ; backoff = min(2*backoff, 100*time.Millisecond) {
 		m := actor.NewMessage()
-		m.Kind, m.From, m.Cmd, m.Done = actor.Send, c.g.self, cmd, c.handled
+		m.Kind, m.From, m.Cmd = actor.Send, c.g.self, cmd
 		m.Data = pack.AppendCount(m.Data[:0], 2)
 		m.Data = pack.AppendInt(m.Data, int64(c.id))
 		switch cmd {
@@ -376,8 +389,14 @@ func (c *conn) event(cmd string, data []byte) bool {
 		default:
 			m.Data = pack.AppendBytes(m.Data, data)
 		}
-		c.inflight.Add(1)
 		c.postMu.Lock()
+		if cmd == "message" && c.draining.Load() {
+			c.postMu.Unlock()
+			m.Release()
+			return true
+		}
+		m.Done = c.handled
+		c.inflight.Add(1)
 		to := c.target
 		err := c.g.sys.Post(to, m)
 		c.postMu.Unlock()
@@ -404,8 +423,12 @@ func (c *conn) event(cmd string, data []byte) bool {
 }
 
 // idleFired closes a connection that sent nothing for IdleTimeout. A
-// reader held back by its unhandled events is not idle.
+// reader held back by its unhandled events is not idle, nor is a
+// draining connection: it waits for the server's answers, not for input.
 func (c *conn) idleFired() {
+	if c.draining.Load() {
+		return
+	}
 	if c.blocked.Load() {
 		c.idle.Reset(c.g.opts.IdleTimeout)
 		return

@@ -59,7 +59,9 @@ type Gate struct {
 	draining  atomic.Bool
 	drainDone func()
 	drainKill *time.Timer
-	ids       []uint64 // write_many's ids, reused
+	busy      map[*conn]struct{} // draining, events handled, a target still busy
+	poll      uint32             // the timer session polling busy, or 0
+	ids       []uint64           // write_many's ids, reused
 	warnings  ratelog.Limiter
 	stats     stats
 }
@@ -75,12 +77,9 @@ type stats struct {
 func New(dir string) *Gate { return &Gate{dir: dir, conns: map[uint64]*conn{}} }
 
 var (
-	_ actor.Service    = (*Gate)(nil)
-	_ actor.Shutdowner = (*Gate)(nil)
+	_ actor.Service = (*Gate)(nil)
+	_ actor.Drainer = (*Gate)(nil)
 )
-
-// goneMsg tells the gate service that a connection ended while it drains.
-type goneMsg struct{}
 
 // Init records who the gate is.
 func (g *Gate) Init(c *actor.Context) error {
@@ -92,8 +91,11 @@ func (g *Gate) Init(c *actor.Context) error {
 func (g *Gate) Receive(c *actor.Context, m *actor.Message) {
 	switch m.Kind {
 	case actor.Control:
-		if _, ok := m.Ctl.(goneMsg); ok {
-			g.checkDrained()
+		g.control(c, m.Ctl)
+		return
+	case actor.Timer:
+		if m.Session == g.poll && g.poll != 0 {
+			g.pollBusy(c)
 		}
 		return
 	case actor.Call, actor.Send:
@@ -162,6 +164,9 @@ func (g *Gate) open(args []any) ([]any, error) {
 	if g.acc != nil {
 		return nil, fmt.Errorf("the gate is open already, on %s", g.acc.Addr())
 	}
+	if g.draining.Load() {
+		return nil, fmt.Errorf("open: %w", actor.ErrShuttingDown)
+	}
 	o, err := parseOptions(args, g.dir)
 	if err != nil {
 		return nil, err
@@ -216,9 +221,7 @@ func (g *Gate) gone(c *conn) {
 	g.mu.Unlock()
 	c.event("disconnect", nil)
 	if last && g.draining.Load() {
-		m := actor.NewMessage()
-		m.Kind, m.Ctl = actor.Control, goneMsg{}
-		_ = g.sys.Post(g.self, m)
+		g.post(goneMsg{})
 	}
 }
 
@@ -412,6 +415,7 @@ func (g *Gate) stat() map[string]any {
 		"frames_out":     int64(g.stats.framesOut.Load()),
 		"queued_bytes":   int64(queued),
 		"writes_dropped": int64(g.stats.dropped.Load()),
+		"draining":       g.draining.Load(),
 	}
 	if g.acc != nil {
 		st["listen"] = g.acc.Addr().String()
@@ -419,40 +423,6 @@ func (g *Gate) stat() map[string]any {
 		st["paused"] = g.acc.isPaused()
 	}
 	return st
-}
-
-// Shutdown stops accepting, then closes every connection once its
-// queued writes are out; its service gets disconnect(id, "gate shutting
-// down"). Connections still open at the shutdown deadline are closed
-// hard. done runs when the last one is gone.
-func (g *Gate) Shutdown(c *actor.Context, done func()) {
-	g.stopAccepting()
-	g.drainDone = done
-	g.draining.Store(true)
-	deadline := c.ShutdownDeadline()
-	if deadline.IsZero() {
-		deadline = time.Now().Add(5 * time.Second)
-	}
-	// Close hard a little before the root's deadline, so that the gate
-	// still confirms in time.
-	wait := time.Until(deadline)
-	g.drainKill = time.AfterFunc(wait-wait/10, func() { g.killAll("shutdown deadline") })
-	for _, cn := range g.snapshot() {
-		cn.close("gate shutting down")
-	}
-	g.checkDrained()
-}
-
-// checkDrained confirms the shutdown once no connection is left.
-func (g *Gate) checkDrained() {
-	g.mu.Lock()
-	n := len(g.conns)
-	g.mu.Unlock()
-	if n == 0 && g.drainDone != nil {
-		g.drainKill.Stop()
-		g.drainDone()
-		g.drainDone = nil
-	}
 }
 
 // Stopped closes whatever is left at once, and waits (a little) for the
