@@ -146,3 +146,29 @@ func TestShutdownDrainDeadline(t *testing.T) {
 		t.Fatalf("the log lacks %q", s)
 	}
 }
+
+// TestShutdownAnswersInFlightAgent: a connection forwarded to an agent
+// is closed once the agent has answered, though the watchdog is idle.
+func TestShutdownAnswersInFlightAgent(t *testing.T) {
+	h := startDrain(t, "line", 4*wait)
+	c := h.dial()
+	id := c.id()
+	agent := actor.Addr(asInt(t, h.call(h.wd, "forward", id)[0]))
+	c.echo2("x", "agent: x")
+	c.send("hold the answer")
+	testutil.Eventually(t, wait, "the agent holds the request", func() bool {
+		return asInt(t, h.call(agent, "held")[0]) == 1
+	})
+	code := h.shutdown()
+	h.draining()
+	h.call(agent, "release")
+	c.expect("agent: the answer")
+	c.expectClosed()
+	c.nc.Close()
+	if got := <-code; got != 0 {
+		t.Fatalf("exit code %d", got)
+	}
+	if s := fmt.Sprintf("drain watchdog: disconnect %d", id); strings.Contains(h.log.String(), s) {
+		t.Fatalf("the watchdog got the disconnect of a forwarded connection: %q", s)
+	}
+}

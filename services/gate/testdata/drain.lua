@@ -45,6 +45,13 @@ function S.disconnect(id, reason)
 	tern.log("drain watchdog: disconnect " .. id .. ": " .. reason)
 end
 
+-- forward(id): hands the connection to a new drain_agent; returns it.
+function S.forward(id)
+	local agent = tern.newservice("drain_agent", gate)
+	tern.call(gate, "forward", id, agent)
+	return agent
+end
+
 -- release(): answers every held frame, and those to come.
 function S.release()
 	released = true
