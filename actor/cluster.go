@@ -245,9 +245,8 @@ func (s *System) checkCluster(cfg *ClusterConfig) error {
 	default:
 		return bad("cluster.provider", `unknown provider %q: want "static", "etcd" or "consul"`, cfg.Provider)
 	}
-	if n := NodeNumber(cfg.Node); n != s.node {
-		return bad("node", "node %s's number is %d (NodeNumber), but the System was made with Options.Node %d", cfg.Node, n, s.node)
-	}
+	// A node found through etcd or consul announces its own number
+	// (Options.Node): NodeNumber(Node), or one its config gives it.
 	return nil
 }
 

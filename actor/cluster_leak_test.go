@@ -30,6 +30,12 @@ func TestClusterLeavesNoGoroutines(t *testing.T) {
 	}
 	n2.stop(t)
 	n1.stop(t)
+	noLeaks(t, base)
+}
+
+// noLeaks waits until the goroutines are those of base again.
+func noLeaks(t *testing.T, base goleak.Option) {
+	t.Helper()
 	var err2 error
 	deadline := time.Now().Add(10 * time.Second)
 	for {
