@@ -339,7 +339,7 @@ func (s *Service) nodeChanged(c *actor.Context, ev nodeEvent) {
 	if ev.info.Self || n == c.System().Node() {
 		return
 	}
-	c.Logger().Info("cluster: node "+map[bool]string{true: "up", false: "down"}[ev.up], "node", ev.info.Name, "number", n, "address", ev.info.Address)
+	c.Logger().Debug("cluster: node changed", "node", ev.info.Name, "number", n, "up", ev.up)
 	if !ev.up {
 		s.table.dropRemote(func(_ string, a actor.Addr) bool { return a.Node() == n })
 		return

@@ -66,6 +66,22 @@ func (t *Table) Lookup(name string) (actor.Addr, bool) {
 	return e.addr, ok
 }
 
+// Direct is Lookup for a sender about to post to the address directly:
+// it never returns the address of a "name@node". Messages to one go
+// through the name service, which forwards them in the order each sender
+// sent them (a sender that switched to the address as soon as it is
+// known could overtake its own messages still queued in the name
+// service).
+func (t *Table) Direct(name string) (actor.Addr, bool) {
+	if strings.ContainsRune(name, '@') {
+		return actor.None, false
+	}
+	return t.Lookup(name)
+}
+
+// Local returns the address registered under name on this node.
+func (t *Table) Local(name string) (actor.Addr, bool) { return t.local(name) }
+
 // local returns the address registered under name on this node.
 func (t *Table) local(name string) (actor.Addr, bool) {
 	t.mu.RLock()

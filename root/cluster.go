@@ -35,8 +35,7 @@ func (s *rootService) joinCluster(c *actor.Context) error {
 	if err := c.System().StartCluster(*cl); err != nil {
 		return fmt.Errorf("cluster %q: node %q (number %d) on %s: %w", cl.Name, cl.Node, c.System().Node(), cl.Listen, err)
 	}
-	s.joined = true
-	c.Logger().Info("cluster joined", "cluster", cl.Name, "node", cl.Node, "number", c.System().Node(), "listen", cl.Listen, "provider", cl.Provider)
+	s.joined = true // the System logs it
 	return nil
 }
 
@@ -50,10 +49,8 @@ func (s *rootService) leaveCluster(c *actor.Context) {
 	ctx, cancel := context.WithTimeout(context.Background(), max(time.Until(s.stop.deadline), leaveTimeout))
 	defer cancel()
 	if err := c.System().LeaveCluster(ctx); err != nil {
-		c.Logger().Warn("leave the cluster", "err", err)
-		return
+		c.Logger().Warn("leave the cluster", "node", s.rt.cfg.Cluster.Node, "err", err)
 	}
-	c.Logger().Info("cluster left", "node", s.rt.cfg.Cluster.Node)
 }
 
 // Nodes lists the nodes of the cluster, this one first; nil when the

@@ -83,10 +83,10 @@ func (r *Runtime) Load(ctx context.Context, name, script string, args ...any) (a
 	if err := r.up("load"); err != nil {
 		return actor.None, err
 	}
-	if !names.ValidName(name) {
+	if !names.LocalName(name) {
 		return actor.None, fmt.Errorf("root: load: %w: %q", names.ErrBadName, name)
 	}
-	if a, ok := r.table.Lookup(name); ok {
+	if a, ok := r.table.Local(name); ok {
 		return actor.None, fmt.Errorf("root: load %q: %w: it belongs to %s", name, ErrTaken, a)
 	}
 	a, err := r.lua.Launch(ctx, script, args...)

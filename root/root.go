@@ -89,7 +89,7 @@ func (s *rootService) Init(c *actor.Context) error {
 	if err := coreHandle("names", na, names.Handle); err != nil {
 		return s.bootFailed(c, err)
 	}
-	r.lua.SetNames(na, r.table.Lookup)
+	r.lua.SetNames(na, r.table.Direct)
 	r.names.Store(uint64(na))
 	if pending != nil {
 		// A shutdown during boot is no boot failure: the bootstrap is not

@@ -318,7 +318,7 @@ func (r *Runtime) address(target any, what string) (a actor.Addr, name string, e
 		if !names.ValidName(t) {
 			return actor.None, "", fmt.Errorf("root: %s: bad target %q: neither an address (\":0000000a\") nor a name", what, t)
 		}
-		if a, ok := r.table.Lookup(t); ok {
+		if a, ok := r.table.Direct(t); ok {
 			return a, t, nil
 		}
 		return actor.None, t, nil

@@ -1,0 +1,1 @@
+error("never runs: the config is wrong")
