@@ -42,7 +42,7 @@ function S.addresses()
 	local out = {}
 	local cases = {
 		{ "1.5", 1.5 }, { "3.99", 3.99 }, { "-1", -1 }, { "0", 0 }, { "2^48+3", 2 ^ 48 + 3 },
-		{ "2^48", 2 ^ 48 }, { ":00000000", ":00000000" }, unpack(huge),
+		{ "2^48", 2 ^ 48 }, { ":00000000", ":00000000" }, { "1e9", 1e9 }, unpack(huge),
 	}
 	for _, c in ipairs(cases) do
 		local n, v = c[1], c[2]
