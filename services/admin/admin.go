@@ -125,6 +125,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /shutdown", s.shutdown)
 	mux.HandleFunc("POST /restart", s.restart)
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /nodes", s.nodes)
 	mux.Handle("GET /metrics", metricsHandler(s.rt))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("admin: no endpoint %s %s", r.Method, r.URL.Path))

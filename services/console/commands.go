@@ -28,6 +28,7 @@ var usage = map[string]string{
 	"mem":       "mem: the Go heap and goroutines, and each Lua service's memory estimate, taken now",
 	"gc":        "gc: run the Go garbage collector, then mem",
 	"stat":      "stat: per service: address, name, mailbox length and high-water mark, messages in and out, errors, busy seconds, tasks",
+	"nodes":     "nodes: the cluster's nodes, this one first: name, number, address, up, messages sent to and received from it, dropped, calls failed",
 	"reload":    "reload X: reload a Lua service in place",
 	"reloadall": "reloadall SCRIPT: reload every running service of SCRIPT, one at a time",
 	"stop":      "stop X: stop a service cleanly (on_shutdown runs, requests in flight finish)",
@@ -50,6 +51,7 @@ func init() {
 		"mem":       cmdMem,
 		"gc":        cmdGC,
 		"stat":      cmdStat,
+		"nodes":     cmdNodes,
 		"reload":    cmdReload,
 		"reloadall": cmdReloadAll,
 		"stop":      cmdStop,
@@ -211,6 +213,25 @@ func cmdStat(ss *session, args []string) error {
 	for _, sv := range ss.s.rt.Services() {
 		ss.printf("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.3f\t%d\t%s", sv.Addr, orDash(sv.Name), sv.Queued, sv.Peak,
 			sv.Handled, sv.Sent, sv.Errors, sv.Busy.Seconds(), sv.Tasks, memOrDash(sv.Memory))
+	}
+	return nil
+}
+
+func cmdNodes(ss *session, args []string) error {
+	if _, err := nargs("nodes", args, 0); err != nil {
+		return err
+	}
+	ns := ss.s.rt.Nodes()
+	if ns == nil {
+		return errors.New("not in a cluster")
+	}
+	ss.line("node	number	address	up	sent	received	dropped	failed")
+	for _, n := range ns {
+		name := n.Name
+		if n.Self {
+			name += " (self)"
+		}
+		ss.printf("%s	%d	%s	%v	%d	%d	%d	%d", name, n.Number, n.Address, n.Up, n.Sent, n.Received, n.Dropped, n.Failed)
 	}
 	return nil
 }
