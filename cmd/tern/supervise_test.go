@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -106,6 +107,7 @@ func TestSuperviseRestartsKilledWorker(t *testing.T) {
 		t.Fatalf("the PID file holds %d, not the supervisor's %d", a.pid(), sup)
 	}
 	echoOnce(t, a.echo, "after")
+	checkWorkerFDs(t, a, sup, workers[2])
 
 	a.signal(sup, syscall.SIGTERM)
 	select {
@@ -207,5 +209,55 @@ func TestSuperviseFirstWorker(t *testing.T) {
 	out, code = runTern(t, binary(t), "run", "--supervise", "../../examples/hello")
 	if code != 0 || !strings.Contains(out, "hello: Ada, Grace, Barbara") || strings.Contains(out, "crashed") {
 		t.Fatalf("hello: exit %d:\n%s", code, out)
+	}
+}
+
+// seqpacketInodes are the inodes of the unix SOCK_SEQPACKET sockets.
+func seqpacketInodes(t *testing.T) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/unix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, l := range strings.Split(string(b), "\n")[1:] {
+		if fs := strings.Fields(l); len(fs) > 6 && fs[4] == "0005" {
+			out[fs[6]] = true
+		}
+	}
+	return out
+}
+
+// checkWorkerFDs: a ready worker holds, above 2, the three listeners (the
+// supervisor's sockets: echo, admin, console), its link to the
+// supervisor, connections, and the Go runtime's own; nothing leaked
+// (the supervisor's leaked.txt, the readiness pipe).
+func checkWorkerFDs(t *testing.T, a *upgradeApp, sup, worker int) {
+	t.Helper()
+	listening, seqpacket := listeningInodes(t), seqpacketInodes(t)
+	supSockets := map[string]bool{}
+	for _, l := range fds(t, sup) {
+		supSockets[l] = true
+	}
+	held, links := 0, 0
+	for fd, l := range fds(t, worker) {
+		inode := strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")
+		switch {
+		case fd <= 2:
+		case strings.HasPrefix(l, "socket:[") && listening[inode]:
+			if !supSockets[l] {
+				t.Errorf("fd %d: listener %s is not the supervisor's", fd, l)
+			}
+			held++
+		case strings.HasPrefix(l, "socket:[") && seqpacket[inode]:
+			links++
+		case strings.HasPrefix(l, "socket:["): // a connection, or the runtime's own
+		case strings.HasPrefix(l, "anon_inode:"), strings.HasPrefix(l, "/sys/fs/cgroup/"): // the Go runtime's
+		default:
+			t.Errorf("fd %d: %s inherited", fd, l)
+		}
+	}
+	if held != 3 || links != 1 {
+		t.Errorf("worker %d: %d listeners (want 3) and %d SOCK_SEQPACKET sockets (want 1: the supervisor's link): %v", worker, held, links, fds(t, worker))
 	}
 }

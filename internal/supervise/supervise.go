@@ -138,10 +138,7 @@ type supervisor struct {
 // 0, or the first worker fails to boot. sigs also carries the restart
 // signal.
 func Run(opts Options, sigs <-chan os.Signal) int {
-	opts.Worker.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid:   true,            // a terminal's ^C reaches the supervisor only: it passes it on once
-		Pdeathsig: syscall.SIGTERM, // the worker drains if the supervisor dies
-	}
+	opts.Worker.SysProcAttr = workerAttr()
 	s := &supervisor{
 		opts: opts, log: opts.Log, up: restart.New(opts.Worker),
 		old: map[*worker]bool{}, backoff: MinBackoff,

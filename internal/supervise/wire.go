@@ -31,7 +31,7 @@ var ErrGone = errors.New("supervise: the supervisor is gone")
 
 // socketpair makes a supervisor's end and a worker's (to pass to it).
 func socketpair() (*net.UnixConn, *os.File, error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
+	fds, err := rawSocketpair()
 	if err != nil {
 		return nil, nil, fmt.Errorf("supervise: socketpair: %w", err)
 	}
