@@ -157,7 +157,13 @@ func (s *System) StartCluster(cfg ClusterConfig) (err error) {
 	c.subscribe()
 	c.calls.init(c, cfg.CallTimeout)
 
-	opts := []remote.ConfigOption{remote.WithServerOptions(grpc.StreamInterceptor(c.guard))}
+	opts := []remote.ConfigOption{
+		remote.WithServerOptions(grpc.StreamInterceptor(c.guard)),
+		// protoactor-go's default starts each endpoint writer's queue at a
+		// million slots (16 MB of pointers the GC scans on every cycle);
+		// the queue grows as needed.
+		remote.WithEndpointWriterQueueSize(1 << 12),
+	}
 	if cfg.Advertise != cfg.Listen {
 		opts = append(opts, remote.WithAdvertisedHost(cfg.Advertise))
 	}

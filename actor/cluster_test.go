@@ -20,7 +20,7 @@ import (
 )
 
 // freeAddrs reserves n loopback addresses (ports the kernel handed out).
-func freeAddrs(t *testing.T, n int) []string {
+func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
 	out := make([]string, n)
 	for i := range out {
