@@ -172,7 +172,7 @@ func (s *System) StartCluster(cfg ClusterConfig) (err error) {
 	// down is the membership's business, and the envelopes queued for it
 	// come back as dead letters at once (each call among them fails).
 	rc.MaxRetryCount = 1
-	c.c = pc.New(s.as, pc.Configure(cfg.Name, provider, disthash.New(), rc))
+	c.c = pc.New(s.as, pc.Configure(cfg.Name, provider, disthash.New(), rc, pc.WithKinds(c.clusterKinds()...)))
 	s.cluster.Store(c)
 	defer func() {
 		if r := recover(); r != nil {
@@ -183,7 +183,11 @@ func (s *System) StartCluster(cfg ClusterConfig) (err error) {
 			s.cluster.Store(nil)
 		}
 	}()
-	c.startMember()
+	if c.usesGossip() {
+		c.c.StartMember()
+	} else {
+		c.startMember()
+	}
 	if err := c.nodes.selfCollision(); err != nil {
 		return err
 	}
@@ -373,6 +377,7 @@ func (c *clusterState) stop(ctx context.Context, why string, graceful bool) erro
 		if c.c.IdentityLookup != nil {
 			c.c.IdentityLookup.Shutdown()
 		}
+		c.c.Gossip.Shutdown() // started only for consul (usesGossip)
 		c.stopRemote()
 	}
 	for _, sub := range c.subs {

@@ -285,8 +285,3 @@ func (p *etcdProvider) Shutdown(graceful bool) error {
 	p.client = nil
 	return err
 }
-
-// newConsulProvider wires protoactor-go's consul provider.
-func newConsulProvider(c *clusterState) (pc.ClusterProvider, error) {
-	return nil, fmt.Errorf("actor: cluster: cluster.provider: consul: not built yet")
-}
