@@ -180,8 +180,6 @@ func checkCluster(c *actor.ClusterConfig) (uint16, error) {
 	switch {
 	case c.Provider == "static" && len(c.Members) == 0:
 		return 0, fmt.Errorf(`cluster.members: the "static" provider needs the list of every node, this one included`)
-	case c.Provider == "automanaged" && len(c.Members) == 0:
-		return 0, fmt.Errorf(`cluster.members: the "automanaged" provider needs the nodes to watch`)
 	case c.Provider == "etcd" && len(c.Etcd) == 0:
 		return 0, fmt.Errorf(`cluster.etcd.endpoints: the "etcd" provider needs at least one endpoint`)
 	}

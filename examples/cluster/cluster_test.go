@@ -332,6 +332,18 @@ func TestCallsAcrossNodes(t *testing.T) {
 		if res := call(t, rt, "runner", "call", "datamain@data", "ask_runner"); res[0] != "pong from test" {
 			t.Fatalf("ask_runner: %v", res)
 		}
+		// a node that joins later learns the cluster names already there
+		testutil.Eventually(t, 10*time.Second, "data finds runner by its bare name", func() bool {
+			res, err := try(rt, "runner", "call", "datamain@data", "ask_runner_bare")
+			return err == nil && res[0] == "pong from test"
+		})
+	})
+	t.Run("remote query times out", func(t *testing.T) {
+		t0 := time.Now()
+		_, err := try(rt, "runner", "query", "nobody@data", 300)
+		if err == nil || !strings.Contains(err.Error(), "timeout") || time.Since(t0) > 5*time.Second {
+			t.Fatalf("query nobody@data after %v: %v", time.Since(t0), err)
+		}
 	})
 	t.Run("cluster name", func(t *testing.T) {
 		// data registered "datamain" with {cluster = true}: the bare name
@@ -406,6 +418,7 @@ func TestDataNodeKilledAndRestarted(t *testing.T) {
 	rt := node(t)
 	data := startData(t, rt)
 	call(t, rt, "runner", "call", "db@data", "set", "k", "before")
+	dbAddr := actor.Addr(call(t, rt, "runner", "query", "db@data")[0].(int64))
 	base := runtime.NumGoroutine()
 
 	call(t, rt, "runner", "load_start", "db@data", 8)
@@ -439,6 +452,16 @@ func TestDataNodeKilledAndRestarted(t *testing.T) {
 	if ns := rt.Nodes(); len(ns) != 2 || ns[1].Up || ns[1].Failed == 0 {
 		t.Errorf("nodes after the kill: %+v", ns)
 	}
+	// its cluster names went with it; a send to one of its addresses is
+	// dropped and counted
+	if _, ok := rt.Names().Lookup("datamain"); ok {
+		t.Errorf("datamain still known after data died")
+	}
+	dropped := rt.Nodes()[1].Dropped
+	if err := rt.Send(dbAddr, "set", "k", "lost"); err != nil {
+		t.Logf("send to the dead node: %v", err)
+	}
+	testutil.Eventually(t, 5*time.Second, "the send is counted dropped", func() bool { return rt.Nodes()[1].Dropped > dropped })
 
 	// back: calls by name resume, to the new incarnation's db
 	startData(t, rt)
@@ -448,6 +471,46 @@ func TestDataNodeKilledAndRestarted(t *testing.T) {
 	})
 	if res := call(t, rt, "runner", "call", "db@data", "get", "k"); res[0] != "after" {
 		t.Fatalf("get after the restart: %v", res)
+	}
+}
+
+// A data node that hangs (SIGSTOP) answers nothing: calls to it fail
+// within the call timeout, naming it; once it runs again (SIGCONT), calls
+// should work again without restarting anything. That last part is the
+// transport's: at this version the static provider never takes back an
+// incarnation it marked down, so the test skips there, saying so.
+func TestHungNode(t *testing.T) {
+	rt := node(t)
+	data := startData(t, rt)
+	call(t, rt, "runner", "call", "db@data", "set", "k", "v")
+	if err := data.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	cont := func() { _ = data.cmd.Process.Signal(syscall.SIGCONT) }
+	t.Cleanup(cont)
+	for i := 0; i < 3; i++ {
+		t0 := time.Now()
+		_, err := try(rt, "runner", "call", "db@data", "get", "k")
+		d := time.Since(t0)
+		if err == nil || !strings.Contains(err.Error(), "data") {
+			t.Fatalf("call %d to the hung node: %v", i, err)
+		}
+		if d > 2*time.Second+1500*time.Millisecond {
+			t.Fatalf("call %d failed after %v, past the call timeout (2s): %v", i, d, err)
+		}
+		t.Logf("call %d failed after %v: %v", i, d, err)
+	}
+	cont()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res, err := try(rt, "runner", "call", "db@data", "get", "k")
+		if err == nil && res[0] == "v" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Skipf("KNOWN transport issue (actor/cluster_static.go): the data node runs again but is still down 15s later: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -18,4 +18,10 @@ function S.ask_runner()
 	return tern.call("runner@test", "ping")
 end
 
+-- The same by its bare name: the test node registered it with
+-- {cluster = true} before this node started.
+function S.ask_runner_bare()
+	return tern.call("runner", "ping")
+end
+
 return S
