@@ -118,11 +118,17 @@ func TestConcurrentFirstLookupsStartOnce(t *testing.T) {
 
 func TestFailedStartReachesEveryWaiterAndRetries(t *testing.T) {
 	var attempts atomic.Int64
+	var released atomic.Bool
 	rt, _ := start(t, Config{Services: map[string]names.Decl{"flaky": {Script: "flaky"}}}, func(rt *Runtime) {
 		rt.RegisterGo("attempts", func([]any) (actor.Service, error) {
-			return actor.Handlers{"next": func(*actor.Context, []any) ([]any, error) {
-				return []any{attempts.Add(1)}, nil
-			}}, nil
+			return actor.Handlers{
+				"next": func(*actor.Context, []any) ([]any, error) {
+					return []any{attempts.Add(1)}, nil
+				},
+				"released": func(*actor.Context, []any) ([]any, error) {
+					return []any{released.Load()}, nil
+				},
+			}, nil
 		})
 	})
 	// "attempts" must be reachable by name: declare it through Lua.
@@ -138,6 +144,14 @@ func TestFailedStartReachesEveryWaiterAndRetries(t *testing.T) {
 			errs <- err
 		}()
 	}
+	// The first attempt fails only once all 20 wait for it (a caller
+	// coming after the failure would start the second attempt).
+	eventually(t, "20 callers waiting for flaky", func() bool {
+		st := call(t, rt, actor.Addr(rt.names.Load()), "stat")
+		m, _ := st[0].(map[string]any)
+		return m["waiting"] == int64(20)
+	})
+	released.Store(true)
 	for i := 0; i < 20; i++ {
 		if err := <-errs; err == nil || !strings.Contains(err.Error(), "flaky init, attempt 1") {
 			t.Fatalf("waiter %d: %v", i, err)
