@@ -174,8 +174,9 @@ func TestTaskCap(t *testing.T) {
 	e := newCapEnv(t, max)
 	target := e.launch(t, "runaway")
 	flooder := e.launch(t, "runaway")
-	e.call(t, flooder, "flood", target, max+50, 500)
-	// Queued behind the sends: the target has max tasks asleep.
+	e.call(t, flooder, "hold_flood", target, max+50)
+	// Queued behind the sends: the target has max tasks waiting for the
+	// flooder's release.
 	_, err := e.try(target, "ping")
 	if !errors.Is(err, lua.ErrOverloaded) && (err == nil || !strings.Contains(err.Error(), "service overloaded")) {
 		t.Fatalf("ping at the cap: %v", err)
@@ -188,13 +189,14 @@ func TestTaskCap(t *testing.T) {
 		t.Errorf("call from Lua at the cap: %v", res)
 	}
 	log := e.log.String()
-	if !strings.Contains(log, "service overloaded: send dropped") || !strings.Contains(log, "cmd=sleep") || !strings.Contains(log, "from="+flooder.String()) || !strings.Contains(log, "max_tasks=100") {
+	if !strings.Contains(log, "service overloaded: send dropped") || !strings.Contains(log, "cmd=hold") || !strings.Contains(log, "from="+flooder.String()) || !strings.Contains(log, "max_tasks=100") {
 		t.Errorf("no warning for the dropped sends:\n%.3000s", log)
 	}
 	if n := strings.Count(log, "service overloaded: send dropped"); n > 2 {
 		t.Errorf("%d warnings for 50 dropped sends: not rate-limited", n)
 	}
-	// The sleepers finish; then the service accepts again.
+	// The held tasks finish; then the service accepts again.
+	e.call(t, flooder, "release")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		res, err := e.try(target, "ping")

@@ -205,6 +205,31 @@ function S.flood(addr, n, ms)
 	end
 end
 
+-- hold(flag): a task that waits until the service at flag says released.
+function S.hold(flag)
+	while not tern.call(flag, "released") do
+		tern.sleep(10)
+	end
+	return "held"
+end
+
+-- hold_flood(addr, n): n sends of hold(self) to addr; release() ends them.
+local released = false
+function S.hold_flood(addr, n)
+	released = false
+	for _ = 1, n do
+		tern.send(addr, "hold", tern.self())
+	end
+end
+
+function S.released()
+	return released
+end
+
+function S.release()
+	released = true
+end
+
 -- call_sleep(addr, ms): a call of sleep(ms) to addr, caught.
 function S.call_sleep(addr, ms)
 	local ok, err = pcall(tern.call, addr, "sleep", ms)
