@@ -149,10 +149,7 @@ func (rs *restarting) ready(rt *root.Runtime, stopOps func(), sig chan os.Signal
 		rt.SetRestarter(func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			if err := rs.sup.Restart(ctx); err != nil {
-				return fmt.Errorf("%w: %w", root.ErrRestarting, err)
-			}
-			return nil
+			return rs.sup.Restart(ctx) // why it was refused, as the supervisor says
 		})
 		rs.sup.OnDrain(func() {
 			log.Info("restart: the supervisor's new worker is ready: shutting down")

@@ -508,10 +508,13 @@ func TestRestartRefusedAndDescriptors(t *testing.T) {
 	for fd, l := range fds(t, child) {
 		switch {
 		case fd <= 2:
+		case strings.HasPrefix(l, "socket:[") && !parentSockets[l]:
+			// Not the parent's: the child opened it (go-systemd's journal
+			// socket, which a dependency opens at init, in every process).
 		case strings.HasPrefix(l, "socket:["):
 			inode := strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")
-			if !listening[inode] || !parentSockets[l] {
-				t.Errorf("fd %d: %s is not one of the parent's listeners", fd, l)
+			if !listening[inode] {
+				t.Errorf("fd %d: %s, the parent's, is not a listener", fd, l)
 			}
 			sockets++
 		case strings.HasPrefix(l, "pipe:["):

@@ -367,6 +367,9 @@ func (s *supervisor) onExit(w *worker) {
 	case code == 0:
 		s.log.Info("supervise: the worker exited 0: exiting", "pid", w.p.Pid)
 		s.stopping = true
+		if s.cancel != nil {
+			s.cancel() // a new worker starting is killed
+		}
 	case s.cancel != nil: // a graceful restart's worker is starting: it takes over
 		s.log.Error("supervise: the worker crashed", "pid", w.p.Pid, "status", status, "restart_in", "0s (one is starting)")
 		s.code = code
