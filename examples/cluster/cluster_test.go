@@ -530,9 +530,77 @@ func TestExample(t *testing.T) {
 	node(t) // skips while the transport is not built
 	addrs := freeAddrs(2)
 	ports := []string{"127.0.0.1:7701", addrs[0], "127.0.0.1:7702", addrs[1]}
-	data := start(t, app(t, "data", ports...))
+	example(t, app(t, "data", ports...), app(t, "gateway", ports...))
+}
+
+// The example again, its nodes finding each other through a real etcd
+// (provider = "etcd" in config.lua) instead of a list.
+func TestExampleOnEtcd(t *testing.T) {
+	node(t)
+	endpoint := startEtcd(t)
+	addrs := freeAddrs(2)
+	config := func(node, listen string) string {
+		return fmt.Sprintf(`return {
+	cluster = { name = "example", node = %q, listen = %q, provider = "etcd", etcd = { endpoints = { %q } }, call_timeout = 3000 },
+	services = { db = { script = "db.lua" } },
+}`, node, listen, endpoint)
+	}
+	data, gw := app(t, "data"), app(t, "gateway")
+	for _, f := range []struct{ dir, node, listen string }{{data, "data", addrs[0]}, {gw, "gateway", addrs[1]}} {
+		if err := os.WriteFile(filepath.Join(f.dir, "config.lua"), []byte(config(f.node, f.listen)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	example(t, data, gw)
+}
+
+// startEtcd runs a one-member etcd on loopback with a temporary data
+// directory, for the test's life, and returns its client endpoint. The
+// test skips when there is no etcd binary (Debian: etcd-server).
+func startEtcd(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("etcd")
+	if err != nil {
+		if _, serr := os.Stat("/usr/bin/etcd"); serr != nil {
+			t.Skip("no etcd binary (apt-get install etcd-server): the etcd provider is not tested")
+		}
+		bin = "/usr/bin/etcd"
+	}
+	addrs := freeAddrs(2)
+	client, peer := "http://"+addrs[0], "http://"+addrs[1]
+	cmd := exec.Command(bin, "--name", "tern-example", "--data-dir", t.TempDir(),
+		"--listen-client-urls", client, "--advertise-client-urls", client,
+		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+		"--initial-cluster", "tern-example="+peer, "--log-level", "error")
+	out := &testutil.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("etcd: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("etcd:\n%s", out.String())
+		}
+	})
+	testutil.Eventually(t, 20*time.Second, "etcd listens", func() bool {
+		c, err := net.DialTimeout("tcp", addrs[0], time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return addrs[0]
+}
+
+// example runs the example's data and gateway nodes from their app
+// directories and talks to the gateway over TCP.
+func example(t *testing.T, dataDir, gwDir string) {
+	t.Helper()
+	data := start(t, dataDir)
 	data.waitLog(t, "data node ready")
-	gw := start(t, app(t, "gateway", ports...), "GATEWAY_LISTEN=127.0.0.1:0")
+	gw := start(t, gwDir, "GATEWAY_LISTEN=127.0.0.1:0")
 	listen := gw.waitLog(t, `gateway: listening on (127\.0\.0\.1:\d+)`)[1]
 	conn, err := net.Dial("tcp", listen)
 	if err != nil {
