@@ -52,7 +52,7 @@ func TestClusterStartFailureFailsTheBoot(t *testing.T) {
 // before Start would move them, and fails the boot.
 func TestCoreHandlesAreFixed(t *testing.T) {
 	code, log := boot(t, Config{}, func(rt *Runtime) {
-		if _, err := rt.System().Spawn(idle{}, actor.SpawnOptions{Name: "early"}); err != nil {
+		if _, err := rt.System().Spawn(idleService{}, actor.SpawnOptions{Name: "early"}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -61,9 +61,9 @@ func TestCoreHandlesAreFixed(t *testing.T) {
 	}
 }
 
-// idle is a service that does nothing.
-type idle struct{}
+// idleService is a service that does nothing.
+type idleService struct{}
 
-func (idle) Init(*actor.Context) error              { return nil }
-func (idle) Receive(*actor.Context, *actor.Message) {}
-func (idle) Stopped(*actor.Context)                 {}
+func (idleService) Init(*actor.Context) error              { return nil }
+func (idleService) Receive(*actor.Context, *actor.Message) {}
+func (idleService) Stopped(*actor.Context)                 {}
