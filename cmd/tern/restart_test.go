@@ -21,15 +21,20 @@ import (
 	"github.com/tern-dev/tern/internal/testutil"
 )
 
-// freePort is a TCP port free on 127.0.0.1 right now.
-func freePort(t *testing.T) int {
+// freeAddrs are n distinct addresses on 127.0.0.1 whose ports are free
+// right now (held together while chosen: one closed may come back).
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var out []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		out = append(out, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return out
 }
 
 // upgradeApp is a copy of testdata/restartecho running under `tern run
@@ -49,9 +54,9 @@ type upgradeApp struct {
 func newUpgradeApp(t *testing.T, extra ...string) *upgradeApp {
 	t.Helper()
 	dir := t.TempDir()
-	a := &upgradeApp{t: t, dir: dir, pidFile: filepath.Join(dir, "tern.pid"), log: filepath.Join(dir, "tern.log"),
-		echo:  fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		admin: fmt.Sprintf("127.0.0.1:%d", freePort(t)), consol: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	a := &upgradeApp{t: t, dir: dir, pidFile: filepath.Join(dir, "tern.pid"), log: filepath.Join(dir, "tern.log")}
+	addrs := freeAddrs(t, 3)
+	a.echo, a.admin, a.consol = addrs[0], addrs[1], addrs[2]
 	a.setMain(0)
 	a.setConfig(true)
 	logf, err := os.OpenFile(a.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
