@@ -1,6 +1,11 @@
 package lua
 
-import glua "github.com/yuin/gopher-lua"
+import (
+	"strings"
+
+	"github.com/tern-dev/tern/names"
+	glua "github.com/yuin/gopher-lua"
+)
 
 // The cluster, as a script sees it. Most of it needs no API of its own:
 // an address of another node is a number like any other (48 bits, exact
@@ -8,6 +13,17 @@ import glua "github.com/yuin/gopher-lua"
 // resolves on that node (names/cluster.go). This file has the rest:
 //
 //	tern.nodes() -> { {name=, node=, address=, self=, up=, sent=, received=, dropped=, failed=}, ... }
+
+// checkNode fails a "name@node" whose node cannot be reached: this
+// runtime is in no cluster, or the cluster knows no such node. A bare
+// name passes.
+func (r *Runtime) checkNode(name string) error {
+	if !strings.ContainsRune(name, '@') {
+		return nil
+	}
+	_, _, err := names.Node(r.sys, name)
+	return err
+}
 
 // nodes() lists the cluster's nodes, this one first; {} when the runtime
 // is in no cluster. node is the node's number (the part of its services'

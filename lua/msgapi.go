@@ -152,6 +152,9 @@ func (s *Service) post(L *glua.LState, to dest, kind actor.Kind, cmd string, fro
 		if s.rt.names == actor.None {
 			return 0, fmt.Errorf("%s %s %q: %w", kind, to, cmd, names.ErrNoName)
 		}
+		if err := s.rt.checkNode(to.name); err != nil {
+			return 0, fmt.Errorf("%s %s %q: %w", kind, to, cmd, err)
+		}
 		addr = s.rt.names
 	}
 	m := actor.NewMessage()

@@ -80,14 +80,16 @@ func clusterOpt(args []any, i int) (bool, error) {
 // inCluster reports whether this node is in a cluster.
 func inCluster(c *actor.Context) bool { return c.System().Nodes() != nil }
 
-// node reads "base@node": base, and the number of node. Not in a
-// cluster, or an unknown node, is an error naming it.
-func (s *Service) node(c *actor.Context, name string) (string, uint16, error) {
+// Node reads "base@node" on sys: base, and the number of node. A bad
+// name, sys in no cluster (actor.ErrNoCluster), or a node the cluster
+// does not know (ErrNoNode) is an error naming it. Senders check a
+// name@node with it before they hand a message to the name service, so
+// that what can never be delivered fails where it is sent.
+func Node(sys *actor.System, name string) (string, uint16, error) {
 	base, node := Split(name)
 	if !LocalName(base) || node == "" {
 		return "", 0, fmt.Errorf("%w: %q: want name@node", ErrBadName, name)
 	}
-	sys := c.System()
 	if sys.Nodes() == nil {
 		return "", 0, fmt.Errorf("names: %q: %w", name, actor.ErrNoCluster)
 	}
@@ -96,6 +98,10 @@ func (s *Service) node(c *actor.Context, name string) (string, uint16, error) {
 		return "", 0, fmt.Errorf("%w %q (looking up %q)", ErrNoNode, node, name)
 	}
 	return base, n, nil
+}
+
+func (s *Service) node(c *actor.Context, name string) (string, uint16, error) {
+	return Node(c.System(), name)
 }
 
 // remoteErr names the node of a failed remote lookup.

@@ -2,6 +2,7 @@ package root
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -67,3 +68,38 @@ type idleService struct{}
 func (idleService) Init(*actor.Context) error              { return nil }
 func (idleService) Receive(*actor.Context, *actor.Message) {}
 func (idleService) Stopped(*actor.Context)                 {}
+
+// name@node on a runtime in no cluster fails where it is used, from Lua
+// and from Go, saying so; a name registered {cluster = true} is just a
+// name of this node; tern.nodes() is empty.
+func TestNameAtNodeAlone(t *testing.T) {
+	rt, _ := start(t, Config{}, nil)
+	a, err := rt.lua.Launch(context.Background(), "atnode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := call(t, rt, a, "errors", "db@node2")[0].(map[string]any)
+	for _, k := range []string{"send", "call", "query", "unique"} {
+		if s, _ := got[k].(string); !strings.Contains(s, `"db@node2": not in a cluster`) {
+			t.Errorf("%s: %q", k, s)
+		}
+	}
+	if s, _ := got["register"].(string); !strings.Contains(s, `names: bad name: "db@node2"`) {
+		t.Errorf("register: %q", s)
+	}
+	if got["cluster"] != "ok" || got["nodes"] != int64(0) {
+		t.Errorf("cluster name alone: %v", got)
+	}
+	if s, _ := got["option"].(string); !strings.Contains(s, `unknown option "clustr" (did you mean "cluster"?)`) {
+		t.Errorf("option: %q", s)
+	}
+	if err := rt.Send("db@node2", "x"); !errors.Is(err, actor.ErrNoCluster) {
+		t.Errorf("Send: %v", err)
+	}
+	if _, err := rt.Call(context.Background(), "db@node2", "x"); !errors.Is(err, actor.ErrNoCluster) {
+		t.Errorf("Call: %v", err)
+	}
+	if rt.Nodes() != nil {
+		t.Errorf("Nodes: %v", rt.Nodes())
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -317,6 +318,11 @@ func (r *Runtime) address(target any, what string) (a actor.Addr, name string, e
 		}
 		if !names.ValidName(t) {
 			return actor.None, "", fmt.Errorf("root: %s: bad target %q: neither an address (\":0000000a\") nor a name", what, t)
+		}
+		if strings.ContainsRune(t, '@') {
+			if _, _, err := names.Node(r.sys, t); err != nil {
+				return actor.None, "", fmt.Errorf("root: %s: %w", what, err)
+			}
 		}
 		if a, ok := r.table.Direct(t); ok {
 			return a, t, nil
