@@ -114,6 +114,22 @@ func (a *upgradeApp) setMain(slowMS int) {
 	}
 }
 
+// setNeverReady makes a new process's bootstrap log a line, then sleep
+// for two minutes.
+func (a *upgradeApp) setNeverReady() {
+	a.t.Helper()
+	a.setMain(120000)
+	main := filepath.Join(a.dir, "main.lua")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	slow := strings.Replace(string(src), "tern.sleep(slow_ms)", `tern.log("restartecho: booting slowly") tern.sleep(slow_ms)`, 1)
+	if err := os.WriteFile(main, []byte(slow), 0o644); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
 func (a *upgradeApp) setConfig(good bool) {
 	a.t.Helper()
 	cfg := fmt.Sprintf("return {\n\tshutdown_timeout = 5000,\n\tadmin = { listen = %q },\n\tconsole = { listen = %q },\n}\n", a.admin, a.consol)
@@ -608,16 +624,7 @@ func TestRestartChildTimesOut(t *testing.T) {
 	r := bufio.NewReader(c)
 	echoOn(t, c, r, "before")
 	pid := a.pid()
-	a.setMain(120000)
-	main := filepath.Join(a.dir, "main.lua")
-	src, err := os.ReadFile(main)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slow := strings.Replace(string(src), "tern.sleep(slow_ms)", `tern.log("restartecho: booting slowly") tern.sleep(slow_ms)`, 1)
-	if err := os.WriteFile(main, []byte(slow), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	a.setNeverReady()
 	a.signal(pid, syscall.SIGHUP)
 	out := a.waitLog("restart failed: serving on", 1)
 	line := out[strings.Index(out, "restart failed: serving on"):]

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -260,4 +261,38 @@ func checkWorkerFDs(t *testing.T, a *upgradeApp, sup, worker int) {
 	if held != 3 || links != 1 {
 		t.Errorf("worker %d: %d listeners (want 3) and %d SOCK_SEQPACKET sockets (want 1: the supervisor's link): %v", worker, held, links, fds(t, worker))
 	}
+}
+
+// Under --supervise, a new worker that is not ready in time is killed; the
+// supervisor logs why with its stderr, the old worker serves on, and a
+// later restart works.
+func TestSuperviseRestartFails(t *testing.T) {
+	a := newUpgradeApp(t, "--supervise", "--restart-timeout", "2s")
+	sup := a.first.Process.Pid
+	first := a.worker(1)
+	c, err := net.Dial("tcp", a.echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	echoOn(t, c, r, "before")
+	a.setNeverReady()
+	a.signal(sup, syscall.SIGHUP)
+	out := a.waitLog("restart failed: serving on", 1)
+	line := out[strings.Index(out, "restart failed: serving on"):]
+	line = line[:strings.IndexByte(line, '\n')]
+	if !strings.Contains(line, "was not ready within 2s") || !strings.Contains(line, "booting slowly") {
+		t.Fatalf("the failure line lacks the reason or the worker's stderr: %s", line)
+	}
+	echoOn(t, c, r, "still here")
+	echoOnce(t, a.echo, "new connection")
+	if !alive(first) || strings.Count(a.output(), `msg="supervise: worker ready"`) != 1 {
+		t.Fatalf("the first worker %d: alive %v, or another became ready", first, alive(first))
+	}
+	a.setMain(0)
+	a.signal(sup, syscall.SIGHUP)
+	a.worker(2)
+	a.waitLog(fmt.Sprintf(`msg="supervise: an old worker exited" pid=%d status="exit status 0"`, first), 1)
+	echoOnce(t, a.echo, "on the new one")
 }
