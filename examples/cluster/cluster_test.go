@@ -371,6 +371,11 @@ func TestCallsAcrossNodes(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), `no such node "nowhere"`) {
 			t.Fatalf("go: %v", err)
 		}
+		// a known node that neither runs nor declares the name
+		_, err = try(rt, "runner", "unique", "nobody@data")
+		if err == nil || !strings.Contains(err.Error(), `on node "data"`) || !strings.Contains(err.Error(), `no such service: "nobody"`) {
+			t.Fatalf("unique nobody@data: %v", err)
+		}
 	})
 	t.Run("nodes", func(t *testing.T) {
 		ns := call(t, rt, "runner", "nodes")[0].([]any)
