@@ -111,6 +111,13 @@ type clusterState struct {
 	address  string // advertised host:port
 	subs     []*eventstream.Subscription
 	leaveCtx context.Context // bounds a provider's Shutdown
+	// blockMu orders protoactor-go's block list: at the pinned version
+	// BlockList.IsBlocked reads it without the lock Block takes, from the
+	// remote's reader of each new connection. Block is called from
+	// UpdateClusterTopology (updateTopology holds blockMu), IsBlocked
+	// while the reader handles a ConnectRequest (the guard holds blockMu
+	// for reading then).
+	blockMu sync.RWMutex
 
 	// Lock order: holder.mu, then nodes.mu.
 	nodes nodeTable
@@ -184,7 +191,11 @@ func (s *System) StartCluster(cfg ClusterConfig) (err error) {
 		}
 	}()
 	if c.usesGossip() {
-		c.c.StartMember()
+		s.spawnMu.Lock() // see startMember
+		func() {
+			defer s.spawnMu.Unlock()
+			c.c.StartMember()
+		}()
 	} else {
 		c.startMember()
 	}
@@ -205,7 +216,13 @@ func (s *System) StartCluster(cfg ClusterConfig) (err error) {
 func (c *clusterState) startMember() {
 	cl := c.c
 	cl.Remote = remote.NewRemote(c.sys.as, cl.Config.RemoteConfig)
-	cl.Remote.Start()
+	// Remote.Start sets the process registry's address, which every
+	// spawn reads: no spawn runs meanwhile.
+	c.sys.spawnMu.Lock()
+	func() {
+		defer c.sys.spawnMu.Unlock()
+		cl.Remote.Start()
+	}()
 	cl.IdentityLookup = cl.Config.IdentityLookup
 	cl.IdentityLookup.Setup(cl, []string{c.kind}, false)
 	if err := cl.Config.ClusterProvider.StartMember(cl); err != nil {
@@ -402,6 +419,13 @@ func (c *clusterState) stopRemote() {
 	for _, n := range c.nodes.list()[1:] {
 		es.Publish(&remote.EndpointTerminatedEvent{Address: n.Address})
 	}
+}
+
+// updateTopology hands the members the provider sees to the MemberList.
+func (c *clusterState) updateTopology(members []*pc.Member) {
+	c.blockMu.Lock()
+	defer c.blockMu.Unlock()
+	c.c.MemberList.UpdateClusterTopology(members)
 }
 
 // deadLetter counts an envelope the transport could not deliver, and

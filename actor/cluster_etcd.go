@@ -152,7 +152,7 @@ func (p *etcdProvider) publish() {
 			list = append(list, m)
 		}
 	}
-	p.cl.MemberList.UpdateClusterTopology(list)
+	p.c.updateTopology(list)
 }
 
 // keepAlive drains the lease's renewals; when the lease is lost (etcd was

@@ -222,7 +222,7 @@ func (sp *staticProvider) round() {
 		return // leaving: the topology no longer matters
 	default:
 	}
-	c.c.MemberList.UpdateClusterTopology(members)
+	c.updateTopology(members)
 }
 
 // selfMember describes this node in probes.

@@ -32,24 +32,41 @@ func (c *clusterState) guard(srv any, ss grpc.ServerStream, info *grpc.StreamSer
 			err = status.Errorf(codes.Internal, "tern: reader panic: %v", r)
 		}
 	}()
-	return handler(srv, &guardedStream{ServerStream: ss, c: c})
+	g := &guardedStream{ServerStream: ss, c: c}
+	defer g.release()
+	return handler(srv, g)
 }
 
+// guardedStream is the reader's view of a stream: each batch checked,
+// and the block list held (blockMu) while it handles a ConnectRequest,
+// until it reads the next message.
 type guardedStream struct {
 	grpc.ServerStream
-	c *clusterState
+	c    *clusterState
+	held bool
 }
 
 func (g *guardedStream) RecvMsg(m any) error {
+	g.release()
 	if err := g.ServerStream.RecvMsg(m); err != nil {
 		return err
 	}
 	if rm, ok := m.(*remote.RemoteMessage); ok {
 		if b := rm.GetMessageBatch(); b != nil {
 			g.c.checkBatch(b, g.ServerStream)
+		} else if rm.GetConnectRequest() != nil {
+			g.c.blockMu.RLock()
+			g.held = true
 		}
 	}
 	return nil
+}
+
+func (g *guardedStream) release() {
+	if g.held {
+		g.held = false
+		g.c.blockMu.RUnlock()
+	}
 }
 
 // Serializer ids the remote registers on its own: protobuf and JSON.

@@ -25,13 +25,14 @@ import (
 // serializer. The node drops those, delivers the good envelopes of the
 // same batches, and keeps serving.
 func TestRemoteSurvivesUnknownTypes(t *testing.T) {
-	addr := freeAddrs(t, 1)[0]
-	n := startNode(t, "node1", []actor.ClusterMember{{Node: "node1", Address: addr}}, time.Second)
+	n, members := sharedNode(t)
+	addr := members[0].Address
 	var count, disorder atomic.Int64
 	coll, err := n.Launch(context.Background(), collector(&count, &disorder), actor.SpawnOptions{Name: "collector"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer n.Kill(coll)
 
 	conn, err := grpc.Dial(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
