@@ -84,7 +84,7 @@ type proc struct {
 
 // app copies the app directory src to a new temporary one, with old
 // replaced by new in its config.lua (pairs of strings).
-func app(t *testing.T, src string, replace ...string) string {
+func app(t testing.TB, src string, replace ...string) string {
 	t.Helper()
 	dst := t.TempDir()
 	entries, err := os.ReadDir(src)
@@ -111,7 +111,7 @@ func app(t *testing.T, src string, replace ...string) string {
 
 // start runs `tern run dir`; the test's end stops it (SIGTERM), and its
 // log is shown if the test failed.
-func start(t *testing.T, dir string, env ...string) *proc {
+func start(t testing.TB, dir string, env ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(binary, "run", dir), log: &testutil.Buffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
@@ -138,7 +138,7 @@ func start(t *testing.T, dir string, env ...string) *proc {
 
 // waitLog waits until the process logged a line matching re, and returns
 // the match's groups.
-func (p *proc) waitLog(t *testing.T, re string) []string {
+func (p *proc) waitLog(t testing.TB, re string) []string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
 	var m []string
@@ -155,7 +155,7 @@ func (p *proc) waitLog(t *testing.T, re string) []string {
 }
 
 // wait waits for the process to exit, and returns its code.
-func (p *proc) wait(t *testing.T) int {
+func (p *proc) wait(t testing.TB) int {
 	t.Helper()
 	select {
 	case <-p.done:
@@ -167,14 +167,14 @@ func (p *proc) wait(t *testing.T) int {
 }
 
 // kill ends the process at once (SIGKILL): a node that crashes.
-func (p *proc) kill(t *testing.T) {
+func (p *proc) kill(t testing.TB) {
 	t.Helper()
 	_ = p.cmd.Process.Kill()
 	p.wait(t)
 }
 
 // stop shuts the process down (SIGTERM), or kills it after 15 s.
-func (p *proc) stop(t *testing.T) {
+func (p *proc) stop(t testing.TB) {
 	select {
 	case <-p.done:
 		return
@@ -193,7 +193,7 @@ func (p *proc) stop(t *testing.T) {
 // startData starts the data node of the test cluster and waits until it
 // runs and the test node sees it up. At the test's end it stops, and the
 // test node sees it down before the next test starts another.
-func startData(t *testing.T, rt *root.Runtime) *proc {
+func startData(t testing.TB, rt *root.Runtime) *proc {
 	t.Helper()
 	p := start(t, app(t, "testdata/data", "TEST_ADDR", testAddr, "DATA_ADDR", dataAddr))
 	t.Cleanup(func() {
@@ -223,7 +223,7 @@ var testNode struct {
 // node is the test node, started on first use: a runtime in this process
 // whose bootstrap, testdata/test/main.lua, registers "runner". The tests
 // skip while the cluster's transport is not built.
-func node(t *testing.T) *root.Runtime {
+func node(t testing.TB) *root.Runtime {
 	t.Helper()
 	n := &testNode
 	n.once.Do(func() {
@@ -268,7 +268,7 @@ func stopTestNode() {
 }
 
 // call calls the runner (or target) on the test node.
-func call(t *testing.T, rt *root.Runtime, target any, cmd string, args ...any) []any {
+func call(t testing.TB, rt *root.Runtime, target any, cmd string, args ...any) []any {
 	t.Helper()
 	res, err := try(rt, target, cmd, args...)
 	if err != nil {
@@ -562,7 +562,7 @@ func TestExampleOnEtcd(t *testing.T) {
 // startEtcd runs a one-member etcd on loopback with a temporary data
 // directory, for the test's life, and returns its client endpoint. The
 // test skips when there is no etcd binary (Debian: etcd-server).
-func startEtcd(t *testing.T) string {
+func startEtcd(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("etcd")
 	if err != nil {
@@ -601,7 +601,7 @@ func startEtcd(t *testing.T) string {
 
 // example runs the example's data and gateway nodes from their app
 // directories and talks to the gateway over TCP.
-func example(t *testing.T, dataDir, gwDir string) {
+func example(t testing.TB, dataDir, gwDir string) {
 	t.Helper()
 	data := start(t, dataDir)
 	data.waitLog(t, "data node ready")
@@ -653,5 +653,27 @@ func TestBadClusterConfig(t *testing.T) {
 	p := start(t, "testdata/badcluster")
 	if code := p.wait(t); code != root.ExitBoot || !strings.Contains(p.log.String(), `cluster: unknown key string "lisen" (did you mean "listen"?)`) {
 		t.Fatalf("exit %d:\n%s", code, p.log.String())
+	}
+}
+
+// Round trips from a Lua service to a Lua service on the data node: by
+// name@node (each through this node's name service, which keeps a
+// sender's messages in order) and by address.
+func BenchmarkRemoteCall(b *testing.B) {
+	rt := node(b)
+	startData(b, rt)
+	res, err := try(rt, "runner", "query", "db@data")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, by := range []struct {
+		name   string
+		target any
+	}{{"name", "db@data"}, {"address", res[0]}} {
+		b.Run(by.name, func(b *testing.B) {
+			if _, err := try(rt, "runner", "calls", by.target, b.N); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 }

@@ -40,6 +40,13 @@ function S.addresses()
 	return db, tern.call(db, "get", "via"), tern.call(db, "callback", tern.self())
 end
 
+-- n calls to target one after the other, for the benchmarks.
+function S.calls(target, n)
+	for _ = 1, n do
+		tern.call(target, "get", "k")
+	end
+end
+
 -- n sends in order to target, then what it saw.
 function S.sendseq(target, n)
 	for i = 1, n do
