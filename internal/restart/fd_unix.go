@@ -14,9 +14,13 @@ func redirectStderr(f *os.File) error {
 	return dup2(int(f.Fd()), 2)
 }
 
-// nonblock puts the sockets of files back in non-blocking mode.
-func nonblock(files []*os.File) {
-	for _, f := range files {
-		_ = syscall.SetNonblock(int(f.Fd()), true)
+// rawFD is f's descriptor, read without File.Fd (which would make it
+// blocking). It stays valid while f is open.
+func rawFD(f *os.File) uintptr {
+	var fd uintptr
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(d uintptr) { fd = d })
+		return fd
 	}
+	return f.Fd() // not a pollable file: Fd changes nothing
 }

@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,20 +197,31 @@ func (u *Upgrader) Spawn(ctx context.Context, extra []Extra) (p *Process, err er
 		stderrFile = os.Stderr
 	}
 
-	cmd := exec.Command(bin, u.opts.Args...)
-	cmd.Dir = u.opts.Dir
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, errW
-	cmd.SysProcAttr = u.opts.SysProcAttr
-	cmd.ExtraFiles = append(append(files, readyW), stderrFile)
+	// The sockets go to the child by number, read without File.Fd: Fd
+	// makes a socket blocking, and with it every copy in every process
+	// (one open file: O_NONBLOCK is shared), where a Go accept would then
+	// block its thread, and a Close wait for the next connection. So no
+	// os/exec, which calls Fd on each of its files.
+	argv0 := bin
+	if !strings.Contains(bin, "/") {
+		if argv0, err = exec.LookPath(bin); err != nil {
+			return nil, fmt.Errorf("restart: the binary: %w", err)
+		}
+	}
+	fds := []uintptr{0, 1, errW.Fd()}
+	for _, f := range files {
+		fds = append(fds, rawFD(f))
+	}
+	fds = append(fds, readyW.Fd(), stderrFile.Fd())
 	n := len(files)
-	cmd.Env = append(append(Environ(), u.opts.Env...),
+	env := append(append(Environ(), u.opts.Env...),
 		EnvListenFDs+"="+listeners.Spec(3, names),
 		EnvReadyFD+"="+strconv.Itoa(3+n),
 		EnvStderrFD+"="+strconv.Itoa(4+n),
 	)
 	for i, e := range extra {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, e.File)
-		cmd.Env = append(cmd.Env, e.Env+"="+strconv.Itoa(5+n+i))
+		fds = append(fds, rawFD(e.File))
+		env = append(env, e.Env+"="+strconv.Itoa(5+n+i))
 	}
 	ring := newRing(StderrLines)
 	copied := make(chan struct{})
@@ -218,15 +230,17 @@ func (u *Upgrader) Spawn(ctx context.Context, extra []Extra) (p *Process, err er
 		ring.copy(errR, u.opts.Stderr)
 		errR.Close()
 	}()
-	err = cmd.Start()
-	// os/exec took the descriptors with File.Fd, which made the sockets
-	// blocking, and with them ours and every other process's copy (one
-	// open file: its O_NONBLOCK is shared): a Go accept would then block
-	// its thread, and a Close wait for the next connection.
-	nonblock(files)
+	pid, err := syscall.ForkExec(argv0, append([]string{bin}, u.opts.Args...), &syscall.ProcAttr{
+		Dir: u.opts.Dir, Env: env, Files: fds, Sys: u.opts.SysProcAttr,
+	})
+	runtime.KeepAlive(extra) // their descriptors stay open until the fork
 	if err != nil {
-		errR.Close()
+		errW.Close()
 		return nil, fmt.Errorf("restart: start %s: %w", bin, err)
+	}
+	proc, err := os.FindProcess(pid)
+	if err != nil { // not on Unix: it always finds one
+		return nil, fmt.Errorf("restart: the new process %d: %w", pid, err)
 	}
 	// Ours are no longer needed: the child has its own.
 	closeAll(files)
@@ -234,9 +248,13 @@ func (u *Upgrader) Spawn(ctx context.Context, extra []Extra) (p *Process, err er
 	readyW.Close()
 	errW.Close()
 
-	p = &Process{Pid: cmd.Process.Pid, proc: cmd.Process, done: make(chan struct{})}
+	p = &Process{Pid: pid, proc: proc, done: make(chan struct{})}
 	go func() {
-		p.err = cmd.Wait()
+		st, err := proc.Wait()
+		if err == nil && !st.Success() {
+			err = &exec.ExitError{ProcessState: st}
+		}
+		p.err = err
 		close(p.done)
 	}()
 	got := make(chan error, 1)
@@ -248,7 +266,7 @@ func (u *Upgrader) Spawn(ctx context.Context, extra []Extra) (p *Process, err er
 	timer := time.NewTimer(u.opts.Timeout)
 	defer timer.Stop()
 	fail := func(reason string) (*Process, error) {
-		_ = cmd.Process.Kill() // a no-op when it has exited
+		_ = proc.Kill() // a no-op when it has exited
 		<-p.done
 		select { // the child's stderr ends with it (bounded: a grandchild may hold it)
 		case <-copied:
