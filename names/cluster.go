@@ -110,14 +110,16 @@ func remoteErr(cmd, name string, err error) error {
 	return fmt.Errorf("names: %s %q on node %q: %w", cmd, name, node, err)
 }
 
-// remoteAddr reads the answer of node n's name service.
+// remoteAddr reads the answer of node n's name service: mostly one of
+// its services, but a name it knows as a cluster name may be on a third
+// node.
 func remoteAddr(n uint16, res []any) (actor.Addr, error) {
 	if len(res) > 0 {
-		if v, ok := res[0].(int64); ok && actor.Addr(v).Node() == n && v != 0 {
+		if v, ok := res[0].(int64); ok && v > 0 && actor.Addr(v).Node() != 0 {
 			return actor.Addr(v), nil
 		}
 	}
-	return actor.None, fmt.Errorf("bad answer %v", res)
+	return actor.None, fmt.Errorf("bad answer from node %d: %v", n, res)
 }
 
 // remoteQuery answers p with the address of "base@node" once node's name
