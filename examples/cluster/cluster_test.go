@@ -493,6 +493,16 @@ func TestHungNode(t *testing.T) {
 	}
 	cont := func() { _ = data.cmd.Process.Signal(syscall.SIGCONT) }
 	t.Cleanup(cont)
+	// the signal is delivered a little later: wait until it is stopped
+	stat := fmt.Sprintf("/proc/%d/stat", data.cmd.Process.Pid)
+	testutil.Eventually(t, 10*time.Second, "the data node stopped", func() bool {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			t.Skipf("no %s: %v", stat, err)
+		}
+		i := strings.LastIndexByte(string(b), ')') // "pid (comm) state ..."
+		return i > 0 && i+2 < len(b) && b[i+2] == 'T'
+	})
 	for i := 0; i < 3; i++ {
 		t0 := time.Now()
 		_, err := try(rt, "runner", "call", "db@data", "get", "k")
