@@ -119,7 +119,7 @@ func Open() []string {
 }
 
 // Files duplicates every registered listener's socket, for handing to
-// another process (os/exec's ExtraFiles), and names each as
+// another process (as its descriptors 3, 4, ...), and names each as
 // TERN_LISTEN_FDS does: "tcp:127.0.0.1:8888". The caller closes the
 // files. The sockets go on listening here.
 func Files() (files []*os.File, names []string, err error) {
@@ -148,7 +148,7 @@ func Files() (files []*os.File, names []string, err error) {
 }
 
 // Spec is the value of TERN_LISTEN_FDS for names passed as descriptors
-// first, first+1, ... (ExtraFiles start at 3).
+// first, first+1, ... (a child's extra descriptors start at 3).
 func Spec(first int, names []string) string {
 	parts := make([]string, len(names))
 	for i, n := range names {

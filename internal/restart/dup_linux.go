@@ -10,7 +10,7 @@ func dup2(from, to int) error { return syscall.Dup3(from, to, 0) }
 
 // closeOnExecAll marks every descriptor above 2 close-on-exec: whatever
 // this process inherited by accident (a leaky parent) never reaches a
-// new binary, which gets only its ExtraFiles.
+// new binary, which gets only the descriptors it is given.
 func closeOnExecAll() {
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {

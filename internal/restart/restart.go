@@ -5,11 +5,10 @@
 // then stops serving. If the child fails or is slow, the parent kills it
 // and goes on as if nothing happened.
 //
-// The child's side is Child: Inherited tells whether it was started so,
-// and Ready reports that it has booted. A supervisor that holds the
-// sockets itself can start workers the same way: ExtraFiles from
-// listeners.Files, TERN_LISTEN_FDS from listeners.Spec, and a readiness
-// pipe named by TERN_READY_FD.
+// The child's side is Child: Upgraded tells whether it was started so,
+// and Ready reports that it has booted. A supervisor (internal/supervise)
+// starts its workers the same way, with Spawn: the sockets it holds in
+// internal/listeners, and one more descriptor of its own.
 package restart
 
 import (
