@@ -29,7 +29,9 @@ type ClusterConfig struct {
 	Listen    string // host:port the remote listens on
 	Advertise string // host:port other nodes reach this one at; "" means Listen
 	// Provider is the membership provider: "static" (Members, a fixed
-	// list), "etcd" (Etcd), "automanaged" or "consul" (Consul).
+	// list, cluster_static.go), "etcd" (Etcd, cluster_etcd.go) or
+	// "consul" (Consul, cluster_consul.go). "automanaged" is refused: it
+	// needs an extra HTTP port per node, and static does its work.
 	Provider string
 	Members  []ClusterMember // static: every node, this one included
 	Etcd     []string        // etcd endpoints, "127.0.0.1:2379"
@@ -127,8 +129,11 @@ type clusterState struct {
 // membership provider. The System must have been made with Options.Node
 // equal to this node's number. It fails when the config is wrong (naming
 // the key), when two nodes' numbers collide, or when the listener can't
-// be opened. Call it before spawning services: protoactor-go changes its
-// process registry's address when its remote starts.
+// be opened. It returns once the nodes up already are known (static:
+// one round of probes; etcd: the keys there). A System joins once: after
+// LeaveCluster, or a failed start, a new System is needed to join again
+// (a restarted node is a new System anyway, a new incarnation to the
+// others).
 func (s *System) StartCluster(cfg ClusterConfig) (err error) {
 	h := &s.cluster
 	h.mu.Lock()
