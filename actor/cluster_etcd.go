@@ -267,8 +267,11 @@ func (p *etcdProvider) Shutdown(graceful bool) error {
 	p.wg.Wait()
 	var err error
 	if graceful {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		if lc := p.c.leaveCtx; lc != nil {
+		// Within the leave's deadline; past it, a second more: a key left
+		// behind costs the others etcdTTL of calls to a node that is gone.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if lc := p.c.leaveCtx; lc != nil && lc.Err() == nil {
+			cancel()
 			ctx, cancel = context.WithTimeout(lc, 3*time.Second)
 		}
 		if _, err = p.client.Delete(ctx, p.key); err == nil {
