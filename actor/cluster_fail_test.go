@@ -125,3 +125,27 @@ func TestClusterNodeDownAndBack(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterTransportDropFailsCall: a call made just as node2's listener
+// went away fails well before the call timeout, not at it: the lost
+// connection makes the static provider probe at once (a refused dial
+// counts as no answer), or the transport's dead letter fails the call.
+func TestClusterTransportDropFailsCall(t *testing.T) {
+	const timeout = 20 * time.Second
+	n1, n2, _ := twoNodes(t, timeout)
+	add, err := n2.Launch(context.Background(), adder(), actor.SpawnOptions{Name: "adder"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n1.Call(context.Background(), add, "add", 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	n2.CrashClusterForTest()
+	start := time.Now()
+	_, err = n1.Call(context.Background(), add, "add", 1, 2)
+	took := time.Since(start)
+	if !errors.Is(err, actor.ErrNodeDown) || took > timeout/2 {
+		t.Fatalf("call to a node whose listener is gone: %v after %v", err, took)
+	}
+	t.Logf("failed after %v: %v", took, err)
+}
