@@ -149,3 +149,30 @@ func TestClusterTransportDropFailsCall(t *testing.T) {
 	}
 	t.Logf("failed after %v: %v", took, err)
 }
+
+// TestClusterDeadLetterFailsCall: a call envelope the transport reports
+// as a dead letter fails its caller at once, and counts as dropped.
+func TestClusterDeadLetterFailsCall(t *testing.T) {
+	n1, n2, _ := twoNodes(t, 20*time.Second)
+	hang, _ := n2.Launch(context.Background(), hanger{}, actor.SpawnOptions{Name: "hang"})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := n1.Call(context.Background(), hang, "add", 1, 2)
+		errc <- err
+	}()
+	testutil.Eventually(t, 10*time.Second, "the call waits", func() bool { return n1.PendingRemoteCallsForTest() == 1 })
+	if n := n1.DeadLetterPendingForTest(); n != 1 {
+		t.Fatalf("%d calls dead-lettered", n)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, actor.ErrNodeDown) || !strings.Contains(err.Error(), "node2") || !strings.Contains(err.Error(), "dropped") {
+			t.Fatalf("dead-lettered call: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the dead-lettered call still waits")
+	}
+	if info := n1.Nodes()[1]; info.Dropped != 1 || info.Failed != 1 {
+		t.Fatalf("node2 on node1: %+v", info)
+	}
+}
