@@ -49,6 +49,11 @@ type staticPeer struct {
 	// the remote to a closed port would tie protoactor's endpoint writer
 	// up in its reconnect attempts, and LeaveCluster waits for those.
 	suspect bool
+	// number is the node's, and heard what had come from it at the last
+	// round: a node whose traffic keeps coming is alive, though a probe
+	// waited too long behind that traffic.
+	number uint16
+	heard  uint64
 }
 
 var _ pc.ClusterProvider = (*staticProvider)(nil)
@@ -66,7 +71,7 @@ func newStaticProvider(c *clusterState) *staticProvider {
 	}
 	for _, m := range c.cfg.Members {
 		if m.Node != c.cfg.Node {
-			sp.peers = append(sp.peers, &staticPeer{node: m.Node, address: m.Address, pid: pa.NewPID(m.Address, ternPID), suspect: true})
+			sp.peers = append(sp.peers, &staticPeer{node: m.Node, address: m.Address, pid: pa.NewPID(m.Address, ternPID), suspect: true, number: memberNumber(m)})
 		}
 	}
 	return sp
@@ -194,6 +199,11 @@ func (sp *staticProvider) round() {
 		}
 		env, _ := res.(*pb.Envelope)
 		m := env.GetMember()
+		heard := false
+		if np := c.peer(p.number); np != nil {
+			r := np.received.Load()
+			heard, p.heard = r != p.heard, r
+		}
 		sp.mu.Lock()
 		p.suspect = err != nil
 		switch {
@@ -207,6 +217,8 @@ func (sp *staticProvider) round() {
 			p.fails = 0
 		case p.alive != nil && sp.left[p.alive.Id]:
 			p.alive = nil
+		case p.alive != nil && heard && err != errNotListening:
+			p.fails = 0 // late, behind its traffic
 		default:
 			if p.fails++; p.fails >= sp.downAfter {
 				p.alive = nil
