@@ -103,3 +103,42 @@ func TestNameAtNodeAlone(t *testing.T) {
 		t.Errorf("Nodes: %v", rt.Nodes())
 	}
 }
+
+// With ClusterJoinWait, a node whose address is taken (by the process it
+// replaces, in a graceful restart) boots outside the cluster and joins
+// once the address is free; if it never is, it shuts down with ExitBoot.
+func TestClusterJoinWait(t *testing.T) {
+	held := func() (net.Listener, *actor.ClusterConfig) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := ln.Addr().String()
+		return ln, &actor.ClusterConfig{Node: "n1", Listen: a, Members: []actor.ClusterMember{{Node: "n1", Address: a}}}
+	}
+	t.Run("gives up", func(t *testing.T) {
+		ln, cl := held()
+		defer ln.Close()
+		log := &testutil.Buffer{}
+		rt, err := New(Config{Cluster: cl, ClusterJoinWait: 200 * time.Millisecond, LogOutput: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if code := waitCode(t, rt, log); code != ExitBoot || !strings.Contains(log.String(), "cluster: cannot join") {
+			t.Fatalf("exit %d:\n%s", code, log)
+		}
+	})
+	t.Run("joins", func(t *testing.T) {
+		ln, cl := held()
+		rt, log := start(t, Config{Cluster: cl, ClusterJoinWait: 20 * time.Second}, nil)
+		eventually(t, "the log says it joins later", func() bool { return strings.Contains(log.String(), "joining once it is free") })
+		if rt.Nodes() != nil {
+			t.Fatalf("joined with its address taken: %v", rt.Nodes())
+		}
+		ln.Close()
+		eventually(t, "the node joins", func() bool { return rt.Nodes() != nil })
+	})
+}

@@ -66,6 +66,14 @@ type Config struct {
 	// For embedding (config.lua cannot set these):
 	LogOutput io.Writer // where logs go; nil is stderr
 	Signals   bool      // SIGINT and SIGTERM shut down (tern run sets it)
+	// ClusterJoinWait, when positive, lets a cluster node whose listen
+	// address is taken at boot start without the cluster and join as soon
+	// as the address is free, within this long (then it shuts down with
+	// ExitBoot). A process started by a graceful restart needs it: its
+	// parent holds the address until it leaves the cluster, at the end of
+	// its shutdown, which waits for this process to be ready. tern run
+	// sets it in such a process.
+	ClusterJoinWait time.Duration
 	// SignalC, if set, is a channel the caller has already passed to
 	// signal.Notify for SIGINT and SIGTERM; the runtime reads the signals
 	// from it (it implies Signals). tern run does this before anything

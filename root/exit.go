@@ -238,8 +238,6 @@ func (s *rootService) finish(c *actor.Context, code int) {
 		c.Logger().Info("stopped", "code", code)
 	}
 	stuck := len(s.stop.missed)
-	leave := s.joined && !s.left // a forced exit: leave on the way out
-	s.left = true
 	for _, in := range c.System().Services() {
 		if in.Addr != c.Self() && in.State != actor.Stopped {
 			s.kill(c, in.Addr) // a forced exit leaves some
@@ -255,11 +253,7 @@ func (s *rootService) finish(c *actor.Context, code int) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
-		if leave {
-			if err := r.sys.LeaveCluster(ctx); err != nil {
-				r.log.Warn("leave the cluster", "service", "root", "err", err)
-			}
-		}
+		r.leaveCluster(ctx) // a forced exit: leave on the way out
 		if err := r.sys.Close(ctx); err != nil && stuck == 0 {
 			r.log.Warn("services left running", "service", "root", "err", err)
 		}

@@ -41,8 +41,6 @@ type rootService struct {
 	boot     uint32 // session of the bootstrap's start
 	stop     shutdown
 	finished bool // finish ran: the root is stopping
-	joined   bool // the node joined its cluster
-	left     bool // and has left it
 }
 
 func (s *rootService) Init(c *actor.Context) error {

@@ -46,6 +46,7 @@ type Runtime struct {
 	root      actor.Addr   // set by the root service's Init, before it spawns anything
 	pending   *stopRequest // a shutdown asked for before the root ran
 
+	cluster  clusterLife    // joined and left (cluster.go)
 	names    atomic.Uint64  // the name service's address, once it runs
 	stopping atomic.Bool    // the root has begun the shutdown
 	level    *slog.LevelVar // the log level, changed by SetLogLevel
