@@ -2,6 +2,7 @@ package actor_test
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +81,29 @@ func TestClusterRefusesCollidingMember(t *testing.T) {
 	add, _ := n2.Launch(context.Background(), adder(), actor.SpawnOptions{Name: "adder"})
 	if res, err := n1.Call(context.Background(), add, "add", 1, 2); err != nil || res[0] != int64(3) {
 		t.Fatalf("node1 → node2: %v %v", res, err)
+	}
+}
+
+// TestClusterListenTakenThenFree: a start that fails on a taken address
+// names it, and the same System starts once the address is free.
+func TestClusterListenTakenThenFree(t *testing.T) {
+	severalNodes(t) // a remote of its own in this process
+	addr := freeAddrs(t, 1)[0]
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &node{System: actor.NewSystem(actor.Options{Node: actor.NodeNumber("node1"), Logger: testLogger()}), name: "node1"}
+	t.Cleanup(func() { n.stop(t) })
+	cfg := actor.ClusterConfig{Node: "node1", Listen: addr, Provider: "static", Members: []actor.ClusterMember{{Node: "node1", Address: addr}}}
+	if err := n.StartCluster(cfg); err == nil || !strings.Contains(err.Error(), "cluster.listen") || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("start on a taken address: %v", err)
+	}
+	ln.Close()
+	if err := n.StartCluster(cfg); err != nil {
+		t.Fatalf("start once the address is free: %v", err)
+	}
+	if nodes := n.Nodes(); len(nodes) != 1 || !nodes[0].Up {
+		t.Fatalf("nodes: %+v", nodes)
 	}
 }

@@ -23,10 +23,11 @@ import (
 // equal to this node's number. It fails when the config is wrong (naming
 // the key), when two nodes' numbers collide, or when the listener can't
 // be opened. It returns once the nodes up already are known (static:
-// one round of probes; etcd: the keys there). A System joins once: after
-// LeaveCluster, or a failed start, a new System is needed to join again
-// (a restarted node is a new System anyway, a new incarnation to the
-// others).
+// one round of probes; etcd: the keys there). A start that failed before
+// the listener opened (a bad config, the address taken) may be tried
+// again; otherwise a System joins once: after LeaveCluster or a later
+// failure, a new System is needed (a restarted node is a new System
+// anyway, a new incarnation to the others).
 func (s *System) StartCluster(cfg ClusterConfig) (err error) {
 	h := &s.cluster
 	h.mu.Lock()
@@ -54,7 +55,6 @@ func (s *System) StartCluster(cfg ClusterConfig) (err error) {
 		return err
 	}
 	c.provider = provider
-	h.joined = true
 
 	if _, ok := s.as.ProcessRegistry.Add(ternProcess{c}, ternPID); !ok {
 		return errors.New("actor: cluster: a process named tern already exists")
@@ -84,6 +84,9 @@ func (s *System) StartCluster(cfg ClusterConfig) (err error) {
 			err = fmt.Errorf("actor: cluster: node %s: start: %v", cfg.Node, r)
 		}
 		if err != nil {
+			// Before the remote listened, nothing is left behind: the
+			// System may try again (a listen address still taken).
+			h.joined = c.remoteStarted()
 			c.stop(context.Background(), "start failed", false)
 			s.cluster.Store(nil)
 		}
@@ -100,6 +103,7 @@ func (s *System) StartCluster(cfg ClusterConfig) (err error) {
 	if err := c.nodes.selfCollision(); err != nil {
 		return err
 	}
+	h.joined = true
 	s.log.Info("cluster: joined", "cluster", cfg.Name, "node", cfg.Node, "number", s.node,
 		"address", c.address, "provider", cfg.Provider, "member", c.memberID)
 	return nil
@@ -183,7 +187,7 @@ func (c *clusterState) stop(ctx context.Context, why string, graceful bool) erro
 	c.left.Store(true)
 	c.leaveCtx = ctx
 	var errs []error
-	started := c.c != nil && c.c.Remote != nil
+	started := c.remoteStarted()
 	if started {
 		if err := c.provider.Shutdown(graceful); err != nil {
 			errs = append(errs, fmt.Errorf("provider %s: %w", c.cfg.Provider, err))
@@ -222,6 +226,13 @@ func (c *clusterState) stopRemote() {
 	for _, n := range c.nodes.list()[1:] {
 		es.Publish(&remote.EndpointTerminatedEvent{Address: n.Address})
 	}
+}
+
+// remoteStarted reports whether the remote got as far as listening:
+// Remote.Start sets the registry's address, protoactor-go's "nonhost"
+// until then.
+func (c *clusterState) remoteStarted() bool {
+	return c.c != nil && c.c.Remote != nil && c.sys.as.ProcessRegistry.Address != "nonhost"
 }
 
 // updateTopology hands the members the provider sees to the MemberList.
