@@ -14,6 +14,12 @@ import (
 // the stream's order). On the receiving node the envelope reaches the
 // "tern" process (ternProcess), which posts it into the target service's
 // tern mailbox with the same rules as a local post.
+//
+// The tern process is a protoactor Process in the registry, not a spawned
+// actor: the remote's reader hands it each envelope on the stream's own
+// goroutine, in the stream's order, and it posts straight into the tern
+// mailbox. An actor would add a mailbox and a goroutine hop per message
+// and keep the same order.
 
 // ternPID is the protoactor id of every node's tern process.
 const ternPID = "tern"
