@@ -256,3 +256,35 @@ func TestClusterSendsInOrder(t *testing.T) {
 		t.Fatalf("node1's counters for node2: %+v", info)
 	}
 }
+
+// forwarder passes every call on to `to`, unchanged (Context.Forward).
+type forwarder struct{ to actor.Addr }
+
+func (forwarder) Init(*actor.Context) error { return nil }
+func (forwarder) Stopped(*actor.Context)    {}
+func (f forwarder) Receive(c *actor.Context, m *actor.Message) {
+	if m.Kind == actor.Call {
+		c.Keep()
+		c.Forward(f.to, m)
+	}
+}
+
+// TestClusterCallForwardedBackHome: node1 calls node2, which forwards the
+// call to a service on node1: the answer comes straight from node1's
+// service, and the call no longer waits on node2.
+func TestClusterCallForwardedBackHome(t *testing.T) {
+	n1, n2, _ := twoNodes(t, 3*time.Second)
+	ctx := context.Background()
+	add1, _ := n1.Launch(ctx, adder(), actor.SpawnOptions{Name: "adder"})
+	fwd2, _ := n2.Launch(ctx, forwarder{add1}, actor.SpawnOptions{Name: "forwarder"})
+	for i := range 10 {
+		res, err := n1.Call(ctx, fwd2, "add", i, 1)
+		if err != nil || res[0] != int64(i+1) {
+			t.Fatalf("call forwarded back: %v %v", res, err)
+		}
+	}
+	testutil.Eventually(t, 2*time.Second, "no call waits on node2", func() bool { return n1.PendingRemoteCallsForTest() == 0 })
+	if info := n1.Nodes()[1]; info.Failed != 0 {
+		t.Fatalf("node2 on node1: %+v", info)
+	}
+}

@@ -165,6 +165,11 @@ func (c *clusterState) receive(env *pb.Envelope, sender *pa.PID) {
 		return
 	}
 	kind, session, cmd := m.Kind, m.Session, m.Cmd
+	if session != 0 && from.Node() == c.sys.node {
+		// A call of this node's, forwarded back home by another node: it
+		// is a local call now, answered here, so it waits on no node.
+		c.calls.take(from, session)
+	}
 	if err := c.sys.post(nil, to, m); err != nil {
 		if kind == Call || kind == Control && session != 0 {
 			f := NewMessage()
