@@ -545,6 +545,13 @@ func TestGracefulRestartOfANode(t *testing.T) {
 	rt := node(t)
 	pidFile := filepath.Join(t.TempDir(), "data.pid")
 	p := startArgs(t, []string{"run", "--pid-file", pidFile, app(t, "testdata/data", "TEST_ADDR", testAddr, "DATA_ADDR", dataAddr)})
+	t.Cleanup(func() {
+		p.stop(t)
+		testutil.Eventually(t, 20*time.Second, "the test node sees data down", func() bool {
+			_, up, _ := rt.System().NodeOf("data")
+			return !up
+		})
+	})
 	p.waitLog(t, "data node ready")
 	testutil.Eventually(t, 20*time.Second, "the test node sees data up", func() bool {
 		_, up, _ := rt.System().NodeOf("data")
