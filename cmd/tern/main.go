@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/tern-dev/tern/root"
 	"github.com/tern-dev/tern/services/admin"
@@ -114,6 +115,11 @@ func runPath(o runOpts, stderr io.Writer, sigs chan os.Signal) int {
 		return root.ExitBoot
 	}
 	cfg.LogOutput, cfg.Signals, cfg.SignalC = stderr, true, sigs
+	if rs.child.Upgraded() || rs.sup != nil {
+		// The process this one replaces holds the cluster's listen
+		// address until it leaves, at the end of its shutdown.
+		cfg.ClusterJoinWait = max(cfg.ShutdownTimeout, root.DefaultShutdownTimeout) + time.Minute
+	}
 	rt, err := root.New(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "tern:", err)
