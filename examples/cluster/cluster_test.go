@@ -538,9 +538,8 @@ func TestHungNode(t *testing.T) {
 
 // A graceful restart of the data node (SIGHUP): the new process boots
 // while the old one still holds the cluster's address, joins once the old
-// one has left, and calls by name go to it. tern run must set
-// root.Config.ClusterJoinWait in the new process for that; the test skips,
-// saying so, while it does not.
+// one has left (tern run sets root.Config.ClusterJoinWait in a process a
+// restart starts), and calls by name go to it.
 func TestGracefulRestartOfANode(t *testing.T) {
 	rt := node(t)
 	pidFile := filepath.Join(t.TempDir(), "data.pid")
@@ -587,9 +586,6 @@ func TestGracefulRestartOfANode(t *testing.T) {
 		return pid != 0
 	})
 	if strings.Contains(p.log.String(), "restart failed") {
-		if strings.Contains(p.log.String(), "address already in use") {
-			t.Skip("tern run does not set root.Config.ClusterJoinWait in the new process yet: it cannot join while the old one holds the address")
-		}
 		t.Fatalf("restart failed:\n%s", p.log.String())
 	}
 	testutil.Eventually(t, 30*time.Second, "calls to db@data reach the new process", func() bool {
