@@ -69,9 +69,6 @@ func freeAddrs(n int) []string {
 	return out
 }
 
-// notBuilt is what StartCluster says while the transport is a stub.
-const notBuilt = "not built yet"
-
 // ---------------------------------------------------------------- processes
 
 // proc is a tern process.
@@ -252,9 +249,6 @@ func node(t testing.TB) *root.Runtime {
 		defer cancel()
 		n.err = n.rt.Start(ctx)
 	})
-	if n.err != nil && strings.Contains(n.err.Error(), notBuilt) {
-		t.Skip("the cluster's transport (actor.StartCluster) is not built yet: " + n.err.Error())
-	}
 	if n.err != nil {
 		t.Fatalf("test node: %v\n%s", n.err, n.log.String())
 	}
@@ -618,7 +612,7 @@ func TestExample(t *testing.T) {
 // (provider = "etcd" in config.lua) instead of a list.
 func TestExampleOnEtcd(t *testing.T) {
 	node(t)
-	endpoint := startEtcd(t)
+	endpoint := testutil.StartEtcd(t, "tern-example")
 	addrs := freeAddrs(2)
 	config := func(node, listen string) string {
 		return fmt.Sprintf(`return {
@@ -633,46 +627,6 @@ func TestExampleOnEtcd(t *testing.T) {
 		}
 	}
 	example(t, data, gw)
-}
-
-// startEtcd runs a one-member etcd on loopback with a temporary data
-// directory, for the test's life, and returns its client endpoint. The
-// test skips when there is no etcd binary (Debian: etcd-server).
-func startEtcd(t testing.TB) string {
-	t.Helper()
-	bin, err := exec.LookPath("etcd")
-	if err != nil {
-		if _, serr := os.Stat("/usr/bin/etcd"); serr != nil {
-			t.Skip("no etcd binary (apt-get install etcd-server): the etcd provider is not tested")
-		}
-		bin = "/usr/bin/etcd"
-	}
-	addrs := freeAddrs(2)
-	client, peer := "http://"+addrs[0], "http://"+addrs[1]
-	cmd := exec.Command(bin, "--name", "tern-example", "--data-dir", t.TempDir(),
-		"--listen-client-urls", client, "--advertise-client-urls", client,
-		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "tern-example="+peer, "--log-level", "error")
-	out := &testutil.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("etcd: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("etcd:\n%s", out.String())
-		}
-	})
-	testutil.Eventually(t, 20*time.Second, "etcd listens", func() bool {
-		c, err := net.DialTimeout("tcp", addrs[0], time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return addrs[0]
 }
 
 // example runs the example's data and gateway nodes from their app
