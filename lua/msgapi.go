@@ -3,6 +3,7 @@ package lua
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/names"
@@ -33,7 +34,7 @@ func (d dest) String() string {
 func (s *Service) resolve(L *glua.LState, n int) dest {
 	if name, ok := L.Get(n).(glua.LString); ok && names.ValidName(string(name)) {
 		if s.rt.lookup != nil {
-			if a, ok := s.rt.lookup(string(name)); ok {
+			if a, ok := s.rt.lookup(string(name)); ok && (len(s.viaNames) == 0 || s.viaNames[string(name)] == 0) {
 				return dest{a, string(name)}
 			}
 		}
@@ -168,8 +169,13 @@ func (s *Service) post(L *glua.LState, to dest, kind actor.Kind, cmd string, fro
 		session = s.c.NewSession()
 	}
 	m.Kind, m.Session, m.Cmd, m.Data = kind, session, cmd, data
+	// A name goes through the name service (not yet registered, or this
+	// service's earlier messages to it are still there): it acks each, and
+	// until then the name's later messages follow the same way. A
+	// "name@node" always goes that way: no ack needed.
+	ack := to.addr == actor.None && !strings.ContainsRune(to.name, '@')
 	if to.addr == actor.None {
-		m.Ctl = names.Forward{Name: to.name}
+		m.Ctl = names.Forward{Name: to.name, Ack: ack}
 	}
 	if co := s.cur; co != nil && co.tag != "" {
 		m.Trace = co.tag
@@ -177,6 +183,12 @@ func (s *Service) post(L *glua.LState, to dest, kind actor.Kind, cmd string, fro
 	}
 	if err := s.c.Post(addr, m); err != nil {
 		return 0, fmt.Errorf("%s %s %q: %w", kind, to, cmd, err)
+	}
+	if ack {
+		if s.viaNames == nil {
+			s.viaNames = make(map[string]int)
+		}
+		s.viaNames[to.name]++
 	}
 	return session, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/names"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -34,6 +35,11 @@ type Service struct {
 	onSave      glua.LValue // function given to tern.on_save
 	onRestore   glua.LValue // function given to tern.on_restore
 	reloading   *reload     // a reload under way (reload.go)
+	// viaNames counts, per name, the messages this service sent through
+	// the name service that it has not acked yet (names.Acked): while
+	// any is there, later ones to that name go the same way, or they
+	// could overtake them (msgapi.go's resolve).
+	viaNames map[string]int
 	reloaded    bool        // this VM came from a reload: modules read fresh
 	tasks       int         // live tasks as last published (Context.SetTasks)
 
@@ -126,6 +132,14 @@ func (s *Service) Receive(c *actor.Context, m *actor.Message) {
 		}
 		if _, ok := m.Ctl.(*MeasureMemory); ok {
 			s.measure(c, m)
+			return
+		}
+		if a, ok := m.Ctl.(names.Acked); ok {
+			if s.viaNames[a.Name] <= 1 {
+				delete(s.viaNames, a.Name)
+			} else {
+				s.viaNames[a.Name]--
+			}
 			return
 		}
 	}

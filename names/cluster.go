@@ -179,7 +179,7 @@ func (s *Service) remoteResolve(c *actor.Context, name string, p pending, m *act
 	}
 	if n == c.System().Node() {
 		if m != nil {
-			s.forward(c, base, m)
+			s.forward(c, base, m, actor.None)
 			return nil
 		}
 		return s.resolve(c, base, p)

@@ -51,7 +51,19 @@ type exited struct{ addr actor.Addr }
 
 // Forward asks the name service to deliver a message addressed by name:
 // post the message to the name service with Ctl set to it.
-type Forward struct{ Name string }
+// With Ack, the name service answers the sender with Acked once the
+// message has left it (posted to the service, or refused).
+type Forward struct {
+	Name string
+	Ack  bool
+}
+
+// Acked tells a sender that asked (Forward.Ack) that one of its messages
+// to Name has left the name service. A sender that sent to a name through
+// the name service keeps doing so until each such message is acked:
+// posting to the name's address directly any earlier could overtake its
+// own messages still queued here.
+type Acked struct{ Name string }
 
 var _ actor.Service = (*Service)(nil)
 
@@ -126,7 +138,11 @@ func (s *Service) Receive(c *actor.Context, m *actor.Message) {
 		return
 	}
 	if f, ok := m.Ctl.(Forward); ok {
-		s.forward(c, f.Name, m)
+		ack := actor.None
+		if f.Ack {
+			ack = m.From
+		}
+		s.forward(c, f.Name, m, ack)
 		return
 	}
 	args, err := pack.DecodeValues(m.Data)

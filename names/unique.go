@@ -14,6 +14,7 @@ import (
 type launch struct {
 	addr   actor.Addr
 	queued []*actor.Message // messages sent to the name meanwhile, in order
+	acks   []actor.Addr     // their senders that asked for an Acked
 }
 
 // resolve answers p with the address of name, starting its declared
@@ -45,32 +46,51 @@ func (s *Service) unique(c *actor.Context, name string, d Decl, p pending) error
 }
 
 // forward delivers m, addressed to name: now if the name is registered,
-// after its declared service has started otherwise.
-func (s *Service) forward(c *actor.Context, name string, m *actor.Message) {
+// after its declared service has started otherwise. Once m has left, ack
+// (a sender, or None) gets an Acked.
+func (s *Service) forward(c *actor.Context, name string, m *actor.Message, ack actor.Addr) {
 	m.Ctl = nil
 	if strings.ContainsRune(name, '@') {
 		if err := s.remoteResolve(c, name, pending{}, m); err != nil {
 			s.refuse(c, name, m, err)
 		}
+		s.ack(c, ack, name)
 		return
 	}
 	if a, ok := s.table.Lookup(name); ok {
 		c.Forward(a, m)
 		c.Keep()
+		s.ack(c, ack, name)
 		return
 	}
 	d, ok := s.declared[name]
 	if !ok {
 		s.refuse(c, name, m, fmt.Errorf("%w: %q", ErrNoName, name))
+		s.ack(c, ack, name)
 		return
 	}
 	l, err := s.launch(c, name, d)
 	if err != nil {
 		s.refuse(c, name, m, err)
+		s.ack(c, ack, name)
 		return
 	}
 	c.Keep()
 	l.queued = append(l.queued, m)
+	if ack != actor.None {
+		l.acks = append(l.acks, ack)
+	}
+}
+
+// ack tells sender (if not None) that a message of its to name has left
+// the name service.
+func (s *Service) ack(c *actor.Context, sender actor.Addr, name string) {
+	if sender == actor.None {
+		return
+	}
+	m := actor.NewMessage()
+	m.Kind, m.Ctl = actor.Control, Acked{Name: name}
+	_ = c.Post(sender, m) // a sender gone needs no ack
 }
 
 // refuse fails a Call to name with err; a Send is dropped with a warning,
@@ -126,6 +146,9 @@ func (s *Service) started(c *actor.Context, m *actor.Message) {
 			s.refuse(c, name, q, err)
 			q.Release()
 		}
+		for _, a := range l.acks {
+			s.ack(c, a, name)
+		}
 		return
 	}
 	// Deliver what was sent to the name before publishing it, so that a
@@ -133,6 +156,9 @@ func (s *Service) started(c *actor.Context, m *actor.Message) {
 	// overtake its earlier ones.
 	for _, q := range l.queued {
 		c.Forward(l.addr, q)
+	}
+	for _, a := range l.acks {
+		s.ack(c, a, name)
 	}
 	if err := s.register(c, name, l.addr); err != nil { // answers the waits
 		c.Logger().Error("register after start", "name", name, "err", err)
