@@ -40,8 +40,8 @@ type Service struct {
 	// any is there, later ones to that name go the same way, or they
 	// could overtake them (msgapi.go's resolve).
 	viaNames map[string]int
-	reloaded    bool        // this VM came from a reload: modules read fresh
-	tasks       int         // live tasks as last published (Context.SetTasks)
+	reloaded bool // this VM came from a reload: modules read fresh
+	tasks    int  // live tasks as last published (Context.SetTasks)
 
 	inflight     int    // request tasks (and on_shutdown) not yet ended
 	shutdownDone func() // set while shutting down, until drained
