@@ -35,13 +35,14 @@ type Service struct {
 	onSave      glua.LValue // function given to tern.on_save
 	onRestore   glua.LValue // function given to tern.on_restore
 	reloading   *reload     // a reload under way (reload.go)
+	reloaded    bool        // this VM came from a reload: modules read fresh
+	tasks       int         // live tasks as last published (Context.SetTasks)
+
 	// viaNames counts, per name, the messages this service sent through
 	// the name service that it has not acked yet (names.Acked): while
 	// any is there, later ones to that name go the same way, or they
 	// could overtake them (msgapi.go's resolve).
 	viaNames map[string]int
-	reloaded bool // this VM came from a reload: modules read fresh
-	tasks    int  // live tasks as last published (Context.SetTasks)
 
 	inflight     int    // request tasks (and on_shutdown) not yet ended
 	shutdownDone func() // set while shutting down, until drained
