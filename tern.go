@@ -51,6 +51,16 @@ type Addr = actor.Addr
 // GoFactory makes a Go service from its start arguments.
 type GoFactory = root.GoFactory
 
+// ClusterConfig joins the runtime to a cluster (Config.Cluster; see the
+// README's Cluster section).
+type ClusterConfig = actor.ClusterConfig
+
+// ClusterMember is one node of a static cluster.
+type ClusterMember = actor.ClusterMember
+
+// NodeInfo describes a node of the cluster (Runtime.Nodes).
+type NodeInfo = actor.NodeInfo
+
 // WithTrace makes Runtime.Call's request a traced one, tagged tag: the
 // Lua services it reaches log each hop (tern.trace).
 func WithTrace(ctx context.Context, tag string) context.Context { return actor.WithTrace(ctx, tag) }
