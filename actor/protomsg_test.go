@@ -69,3 +69,32 @@ func TestProtoArgs(t *testing.T) {
 		}
 	}
 }
+
+// Across nodes the protobuf message travels inside the one Envelope type:
+// node1 → node2's relay → node1's service, and the reply back the same way.
+func TestProtoArgsAcrossNodes(t *testing.T) {
+	n1, _ := startNode2(t)
+	ctx := context.Background()
+	relay2 := actor.MakeAddr(actor.NodeNumber("node2"), childRelay)
+	p1, err := n1.Launch(ctx, protoService(), actor.SpawnOptions{Name: "proto"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n1.Kill(p1)
+	args := append([]any{p1, "shutdown"}, actor.ProtoArgs(&pb.Shutdown{Reason: "far", Code: 4})...)
+	res, err := n1.Call(ctx, relay2, "relay", args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := actor.ProtoArg(res, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (&pb.Shutdown{Reason: "far!", Code: 8}); !proto.Equal(m, want) {
+		t.Fatalf("reply %v, want %v", m, want)
+	}
+	_, err = n1.Call(ctx, relay2, "relay", p1, "shutdown", "game.v1.Move", "\x08\x01")
+	if err == nil || !strings.Contains(err.Error(), `type "game.v1.Move" is unknown to this node`) {
+		t.Fatalf("unknown type across nodes: %v", err)
+	}
+}
