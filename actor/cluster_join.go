@@ -150,7 +150,11 @@ func (c *clusterState) newProvider() (pc.ClusterProvider, error) {
 func (c *clusterState) subscribe() {
 	es := c.sys.as.EventStream
 	c.subs = append(c.subs,
-		es.SubscribeWithPredicate(func(ev any) { c.nodes.topology(ev.(*pc.ClusterTopology)) },
+		es.SubscribeWithPredicate(func(ev any) {
+			if c.static == nil { // the static provider tells the node table itself
+				c.nodes.topology(ev.(*pc.ClusterTopology))
+			}
+		},
 			func(ev any) bool { _, ok := ev.(*pc.ClusterTopology); return ok }),
 		es.SubscribeWithPredicate(func(ev any) { c.deadLetter(ev.(*pa.DeadLetterEvent)) },
 			func(ev any) bool { _, ok := ev.(*pa.DeadLetterEvent); return ok }),

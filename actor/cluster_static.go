@@ -3,8 +3,10 @@ package actor
 import (
 	"errors"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
@@ -16,9 +18,17 @@ import (
 // nodes, each probed over the remote (a KIND_PROBE envelope to its tern
 // process, answered with its incarnation, name and kinds). A node is a
 // member while it answers; it is out after downAfter probes in a row go
-// unanswered, or at once when it says it leaves. protoactor-go's
-// MemberList blocks an incarnation that left for good: a node that comes
-// back is a new incarnation (a new ActorSystem id) and joins again.
+// unanswered, or at once when it says it leaves.
+//
+// protoactor-go's MemberList blocks an incarnation forever once it leaves
+// its topology (the remote then refuses that incarnation's connections),
+// and ends the endpoint at its address, which a new incarnation at the
+// same address may be using already. So the MemberList is shown every
+// incarnation seen until it says it leaves: a node that hung or was cut
+// off, then answers again, is up again with nothing restarted. Whether a
+// node is up is this provider's to say: each round hands the nodes that
+// answered to the node table directly (the MemberList's topology is not
+// used).
 //
 // protoactor-go's automanaged provider does the same with an extra HTTP
 // port per node; this one needs only the remote.
@@ -35,7 +45,8 @@ type staticProvider struct {
 
 	mu    sync.Mutex
 	peers []*staticPeer
-	left  map[string]bool // incarnations that said they leave
+	left  map[string]bool       // incarnations that said they leave
+	seen  map[string]*pc.Member // incarnations seen up that have not left, by id
 }
 
 type staticPeer struct {
@@ -68,6 +79,7 @@ func newStaticProvider(c *clusterState) *staticProvider {
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 		left:      map[string]bool{},
+		seen:      map[string]*pc.Member{},
 	}
 	for _, m := range c.cfg.Members {
 		if m.Node != c.cfg.Node {
@@ -135,16 +147,24 @@ func (sp *staticProvider) loop() {
 	}
 }
 
-var errNotListening = errors.New("not listening")
+var (
+	errNotListening = errors.New("not listening")
+	errRefused      = errors.New("connection refused: nothing listens")
+)
 
-// listening reports whether something accepts connections at address.
-func listening(address string, timeout time.Duration) bool {
+// listening reports whether something accepts connections at address: nil,
+// errRefused (the host says nothing listens there: the process is gone),
+// or errNotListening (no answer: the host is down or cut off).
+func listening(address string, timeout time.Duration) error {
 	conn, err := net.DialTimeout("tcp", address, timeout)
 	if err != nil {
-		return false
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return errRefused
+		}
+		return errNotListening
 	}
 	conn.Close()
-	return true
+	return nil
 }
 
 // lost marks the node at address suspect: its connection was lost.
@@ -181,19 +201,23 @@ func (sp *staticProvider) round() {
 	c := sp.c
 	hello := &pb.Envelope{Kind: pb.Kind_KIND_PROBE, Member: c.selfMember()}
 	futures := make([]*pa.Future, len(sp.peers))
+	dials := make([]error, len(sp.peers))
 	for i, p := range sp.peers {
 		sp.mu.Lock()
 		suspect := p.suspect
 		sp.mu.Unlock()
-		if suspect && !listening(p.address, sp.timeout) {
-			continue
+		if suspect {
+			if dials[i] = listening(p.address, sp.timeout); dials[i] != nil {
+				continue
+			}
 		}
 		futures[i] = c.sys.as.Root.RequestFuture(p.pid, hello, sp.timeout)
 	}
-	members := []*pc.Member{c.selfClusterMember()}
+	self := c.selfClusterMember()
+	members := []*pc.Member{self} // up now
 	for i, p := range sp.peers {
 		var res any
-		err := errNotListening
+		err := dials[i]
 		if futures[i] != nil {
 			res, err = futures[i].Result()
 		}
@@ -214,14 +238,26 @@ func (sp *staticProvider) round() {
 		case err == nil && m != nil && !sp.left[m.Id]:
 			host, port, _ := splitHostPort(p.address)
 			p.alive = &pc.Member{Id: m.Id, Host: host, Port: int32(port), Kinds: m.Kinds}
+			sp.seen[m.Id] = p.alive
 			p.fails = 0
 		case p.alive != nil && sp.left[p.alive.Id]:
 			p.alive = nil
-		case p.alive != nil && heard && err != errNotListening:
+		case p.alive != nil && heard && err != errNotListening && err != errRefused:
 			p.fails = 0 // late, behind its traffic
 		default:
 			if p.fails++; p.fails >= sp.downAfter {
 				p.alive = nil
+			}
+		}
+		if err == errRefused {
+			// Its process is gone: its incarnations leave the MemberList
+			// (which ends the endpoint at the address), before a new one
+			// at that address answers.
+			p.alive, p.fails = nil, sp.downAfter
+			for id, m := range sp.seen {
+				if m.Host+":"+strconv.Itoa(int(m.Port)) == p.address {
+					delete(sp.seen, id)
+				}
 			}
 		}
 		if p.alive != nil {
@@ -229,12 +265,23 @@ func (sp *staticProvider) round() {
 		}
 		sp.mu.Unlock()
 	}
+	listed := []*pc.Member{self}
+	sp.mu.Lock()
+	for id, m := range sp.seen {
+		if sp.left[id] {
+			delete(sp.seen, id)
+		} else {
+			listed = append(listed, m)
+		}
+	}
+	sp.mu.Unlock()
 	select {
 	case <-sp.stop:
 		return // leaving: the topology no longer matters
 	default:
 	}
-	c.updateTopology(members)
+	c.updateTopology(listed)
+	c.nodes.topology(&pc.ClusterTopology{Members: members})
 }
 
 // selfMember describes this node in probes.
