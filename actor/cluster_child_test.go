@@ -204,7 +204,7 @@ const sharedTimeout = 2 * time.Second
 func sharedNode(t *testing.T) (*node, []actor.ClusterMember) {
 	t.Helper()
 	shared.once.Do(func() {
-		shared.members = staticMembers(freeAddrs(t, 2))
+		shared.members = staticMembers(testutil.FreeAddrs(t, 2))
 		n := &node{System: actor.NewSystem(actor.Options{Node: actor.NodeNumber("node1"), Logger: testLogger()}), name: "node1"}
 		shared.err = n.StartCluster(actor.ClusterConfig{Name: "test", Node: "node1", Listen: shared.members[0].Address,
 			Provider: "static", Members: shared.members, CallTimeout: sharedTimeout})

@@ -62,7 +62,7 @@ func TestClusterConfigErrors(t *testing.T) {
 // is refused when it shows up, and the others work on.
 func TestClusterRefusesCollidingMember(t *testing.T) {
 	severalNodes(t)
-	addrs := freeAddrs(t, 3)
+	addrs := testutil.FreeAddrs(t, 3)
 	members := staticMembers(addrs)
 	n1 := startNode(t, "node1", members, 2*time.Second)
 	n2 := startNode(t, "node2", members, 2*time.Second)
@@ -88,7 +88,7 @@ func TestClusterRefusesCollidingMember(t *testing.T) {
 // names it, and the same System starts once the address is free.
 func TestClusterListenTakenThenFree(t *testing.T) {
 	severalNodes(t) // a remote of its own in this process
-	addr := freeAddrs(t, 1)[0]
+	addr := testutil.FreeAddrs(t, 1)[0]
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/internal/testutil"
 )
 
 // TestClusterConsul: two nodes find each other through a consul agent.
@@ -26,7 +27,7 @@ func TestClusterConsul(t *testing.T) {
 	}
 	c.Close()
 	severalNodes(t)
-	addrs := freeAddrs(t, 2)
+	addrs := testutil.FreeAddrs(t, 2)
 	start := func(name, listen string) *node {
 		n := &node{System: actor.NewSystem(actor.Options{Node: actor.NodeNumber(name), Logger: testLogger()}), name: name}
 		if err := n.StartCluster(actor.ClusterConfig{Name: "terntest", Node: name, Listen: listen, Provider: "consul", Consul: agent}); err != nil {

@@ -3,9 +3,6 @@ package actor_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -14,43 +11,6 @@ import (
 	"github.com/tern-dev/tern/internal/testutil"
 	"go.uber.org/goleak"
 )
-
-// startEtcd runs a one-member etcd on loopback with a temporary data
-// directory, for the test's life, and returns its client endpoint. The
-// test skips when there is no etcd binary (Debian: etcd-server).
-func startEtcd(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("etcd")
-	if err != nil {
-		if _, serr := os.Stat("/usr/bin/etcd"); serr != nil {
-			t.Skip("no etcd binary (apt-get install etcd-server): the etcd provider is not tested")
-		}
-		bin = "/usr/bin/etcd"
-	}
-	addrs := freeAddrs(t, 2)
-	client, peer := "http://"+addrs[0], "http://"+addrs[1]
-	cmd := exec.Command(bin, "--name", "tern-test", "--data-dir", t.TempDir(),
-		"--listen-client-urls", client, "--advertise-client-urls", client,
-		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "tern-test="+peer, "--log-level", "error")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("etcd: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	testutil.Eventually(t, 20*time.Second, "etcd listens", func() bool {
-		c, err := net.DialTimeout("tcp", addrs[0], time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return addrs[0]
-}
 
 func startEtcdNode(t *testing.T, name, listen, endpoint string, number uint16) (*node, error) {
 	t.Helper()
@@ -69,9 +29,9 @@ func startEtcdNode(t *testing.T, name, listen, endpoint string, number uint16) (
 // incarnation join, and a node whose number is taken is refused.
 func TestClusterEtcd(t *testing.T) {
 	severalNodes(t)
-	endpoint := startEtcd(t)
+	endpoint := testutil.StartEtcd(t, "tern-test")
 	base := goleak.IgnoreCurrent()
-	addrs := freeAddrs(t, 3)
+	addrs := testutil.FreeAddrs(t, 3)
 	n1, err := startEtcdNode(t, "node1", addrs[0], endpoint, actor.NodeNumber("node1"))
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tern-dev/tern/actor"
+	"github.com/tern-dev/tern/internal/testutil"
 	"go.uber.org/goleak"
 )
 
@@ -14,7 +15,7 @@ import (
 func TestClusterLeavesNoGoroutines(t *testing.T) {
 	severalNodes(t)
 	base := goleak.IgnoreCurrent()
-	members := staticMembers(freeAddrs(t, 2))
+	members := staticMembers(testutil.FreeAddrs(t, 2))
 	n1 := startNode(t, "node1", members, 2*time.Second)
 	n2 := startNode(t, "node2", members, 2*time.Second)
 	waitUp(t, n1, "node2")

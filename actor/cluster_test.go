@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -18,21 +17,6 @@ import (
 	"github.com/tern-dev/tern/internal/pack"
 	"github.com/tern-dev/tern/internal/testutil"
 )
-
-// freeAddrs reserves n loopback addresses (ports the kernel handed out).
-func freeAddrs(t testing.TB, n int) []string {
-	t.Helper()
-	out := make([]string, n)
-	for i := range out {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[i] = ln.Addr().String()
-		ln.Close()
-	}
-	return out
-}
 
 // staticMembers lists nodes node1..nodeN at addrs.
 func staticMembers(addrs []string) []actor.ClusterMember {
@@ -142,7 +126,7 @@ func (relay) Receive(c *actor.Context, m *actor.Message) {
 func twoNodes(t *testing.T, timeout time.Duration) (n1, n2 *node, members []actor.ClusterMember) {
 	t.Helper()
 	severalNodes(t)
-	members = staticMembers(freeAddrs(t, 2))
+	members = staticMembers(testutil.FreeAddrs(t, 2))
 	n1 = startNode(t, "node1", members, timeout)
 	n2 = startNode(t, "node2", members, timeout)
 	waitUp(t, n1, "node2")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/internal/pack"
+	"github.com/tern-dev/tern/internal/testutil"
 	pb "github.com/tern-dev/tern/proto"
 )
 
@@ -27,7 +28,7 @@ import (
 
 func benchNodes(b *testing.B) (n1, n2 *node) {
 	b.Helper()
-	members := staticMembers(freeAddrs(b, 2))
+	members := staticMembers(testutil.FreeAddrs(b, 2))
 	n1 = startNode(b, "node1", members, 10*time.Second)
 	n2 = startNode(b, "node2", members, 10*time.Second)
 	waitUp(b, n1, "node2")
