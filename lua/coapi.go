@@ -19,7 +19,8 @@ import (
 // coAPI holds the prelude's coroutine primitives, merged into the raw
 // table beside the api map's.
 var coAPI = map[string]func(*Service, *glua.LState) int{
-	"newco":    lNewCo,
+	"getco":    lGetCo,
+	"putco":    lPutCo,
 	"pass":     lPass,
 	"uyield":   lUserYield,
 	"xresume":  lXResume,
@@ -32,8 +33,9 @@ var coAPI = map[string]func(*Service, *glua.LState) int{
 // vmState is the per-VM state of xpcall and require, made on first use
 // (an idle service has none).
 type vmState struct {
-	xh      []xframe // handlers of the xpcalls being resumed, innermost last
-	loading []string // modules being required, outermost first
+	pcalls  []*glua.LState // pcall coroutines ready for use
+	xh      []xframe       // handlers of the xpcalls being resumed, innermost last
+	loading []string       // modules being required, outermost first
 }
 
 func (s *Service) vmState() *vmState {
@@ -64,10 +66,30 @@ func (s *Service) identity(L *glua.LState) *glua.LState {
 	return L
 }
 
-// newco() -> a pooled coroutine for pcall/xpcall.
-func lNewCo(s *Service, L *glua.LState) int {
+// getco() -> a coroutine for pcall/xpcall, from the VM's pool; putco(co)
+// gives it back when its function returned (one that raised is dead, and
+// dropped).
+func lGetCo(s *Service, L *glua.LState) int {
+	vm := s.vmState()
+	if n := len(vm.pcalls); n > 0 {
+		L.Push(vm.pcalls[n-1])
+		vm.pcalls[n-1] = nil
+		vm.pcalls = vm.pcalls[:n-1]
+		return 1
+	}
 	L.Push(s.newPcallCo(L))
 	return 1
+}
+
+// maxFreePcalls bounds the pool: a burst of pcalls must not pin its
+// coroutines forever.
+const maxFreePcalls = 32
+
+func lPutCo(s *Service, L *glua.LState) int {
+	if vm := s.vmState(); len(vm.pcalls) < maxFreePcalls {
+		vm.pcalls = append(vm.pcalls, L.CheckThread(1))
+	}
+	return 0
 }
 
 // xresume(co, h, ...) resumes xpcall's coroutine co as coroutine.resume
@@ -99,7 +121,7 @@ var coResume = sync.OnceValue(func() glua.LGFunction {
 // or a script coroutine towards the scheduler. A script's own yield (USER)
 // only needs to reach the script's resume.
 func lPass(s *Service, L *glua.LState) int {
-	if L.Get(1) == s.user {
+	if L.Get(1) == userMark {
 		return lUserYield(s, L)
 	}
 	s.mustYield(L, "yield")
@@ -128,7 +150,7 @@ func lUserYield(s *Service, L *glua.LState) int {
 func lUserCreate(s *Service, L *glua.LState) int {
 	f := L.CheckFunction(1)
 	th, _ := L.NewThread()
-	L.Resume(th, ubody, f) // sharedSrc's (vm.go)
+	L.Resume(th, preludeFns().ubody, f)
 	th.Panic = s.userHook
 	L.Push(th)
 	return 1

@@ -379,9 +379,13 @@ func TestLazyLibraries(t *testing.T) {
 	if !reflect.DeepEqual(res, []any{false, false, true, true, true, "function", "function"}) {
 		t.Fatalf("shared parts reachable: %#v", res)
 	}
+	res = e.call(t, a, "fenv")
+	if want := []any{int64(5), true, true, true, true, true, true, true}; !reflect.DeepEqual(res[0], want) {
+		t.Fatalf("fenv:\n got %#v\nwant %#v", res[0], want)
+	}
 	res = e.call(t, b, "isolated")
-	if res[0] != true {
-		t.Fatal("a change to string in one VM is seen in another")
+	if res[0] != true || res[2] != true || res[3] != "function" {
+		t.Fatalf("a change to string or tern in one VM is seen in another: %#v", res)
 	}
 	res = e.call(t, b, "strict")
 	r := res[0].([]any)

@@ -59,31 +59,62 @@ func threadStack(L *glua.LState) (live []glua.LValue, capacity int) {
 }
 
 // shared are the values every VM shares (the standard libraries'
-// functions, tern's shared Lua code): not one service's memory.
-var shared = sync.OnceValue(func() map[unsafe.Pointer]struct{} {
-	libs, global := sharedLibs()
+// functions, tern's shared Lua code, the tables behind the tern module's
+// metatable): not one service's memory, and never to be changed by one
+// (compact.go). They are everything the template state reaches.
+//
+// Set in init: as a variable's initializer it would close a cycle
+// (ternAPI holds tern.memory, which walks, which needs sharedRaw, which
+// is made of ternAPI).
+var shared func() map[unsafe.Pointer]struct{}
+
+func init() { shared = sync.OnceValue(sharedValues) }
+
+func sharedValues() map[unsafe.Pointer]struct{} {
+	_, global := sharedLibs()
+	p := preludeFns()
 	out := map[unsafe.Pointer]struct{}{}
-	add := func(v glua.LValue) {
-		if f, ok := v.(*glua.LFunction); ok {
-			out[unsafe.Pointer(f)] = struct{}{}
-		}
-	}
-	for _, lib := range libs {
+	todo := []glua.LValue{global, template().G.Registry, sharedRaw(), p.boot, p.loop, p.ubody}
+	for _, lib := range p.libs {
 		for _, v := range lib.fields {
-			add(v)
+			todo = append(todo, v)
 		}
 	}
-	global.ForEach(func(_, v glua.LValue) { add(v) })
-	add(ubody)
+	for len(todo) > 0 {
+		v := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		switch v := v.(type) {
+		case *glua.LTable:
+			if _, ok := out[unsafe.Pointer(v)]; v == nil || ok {
+				continue
+			}
+			out[unsafe.Pointer(v)] = struct{}{}
+			todo = append(todo, v.Metatable)
+			v.ForEach(func(k, val glua.LValue) { todo = append(todo, k, val) })
+		case *glua.LFunction:
+			if _, ok := out[unsafe.Pointer(v)]; v == nil || ok {
+				continue
+			}
+			out[unsafe.Pointer(v)] = struct{}{}
+			todo = append(todo, v.Env)
+			for _, uv := range v.Upvalues {
+				if uv != nil {
+					todo = append(todo, uv.Value())
+				}
+			}
+		}
+	}
 	return out
-})
+}
 
 // memWalk is one estimate under way.
 type memWalk struct {
+	shared  map[unsafe.Pointer]struct{} // read only: every VM's walks read it
 	seen    map[unsafe.Pointer]struct{}
 	todo    []glua.LValue
 	bytes   int64
 	visited int
+	table   func(*glua.LTable) // compact.go
 }
 
 // Memory is a service's estimate: bytes, and whether the walk saw every
@@ -104,11 +135,14 @@ func (m Memory) String() string {
 // goroutine, between or inside its handlers, never while another
 // goroutine runs the VM.
 func (s *Service) memory() Memory {
-	sh := shared()
-	w := &memWalk{seen: make(map[unsafe.Pointer]struct{}, len(sh)+1024)}
-	for p := range sh {
-		w.seen[p] = struct{}{}
-	}
+	w := s.walk(nil)
+	return Memory{Bytes: w.bytes, Complete: len(w.todo) == 0}
+}
+
+// walk visits every value the VM can reach, once each, shared values
+// excepted, calling table (when not nil) on each of its tables.
+func (s *Service) walk(table func(*glua.LTable)) *memWalk {
+	w := &memWalk{shared: shared(), seen: make(map[unsafe.Pointer]struct{}, 64), table: table}
 	w.push(s.L)
 	if s.L != nil {
 		w.push(s.L.G.Global)
@@ -119,12 +153,17 @@ func (s *Service) memory() Memory {
 	for th := range s.threads {
 		w.push(th)
 	}
+	if s.vm != nil {
+		for _, th := range s.vm.pcalls {
+			w.push(th)
+		}
+	}
 	for len(w.todo) > 0 && w.visited < maxWalk {
 		v := w.todo[len(w.todo)-1]
 		w.todo = w.todo[:len(w.todo)-1]
 		w.visit(v)
 	}
-	return Memory{Bytes: w.bytes, Complete: len(w.todo) == 0}
+	return w
 }
 
 // push queues v, or counts it at once when it holds nothing else.
@@ -160,6 +199,9 @@ func (w *memWalk) push(v glua.LValue) {
 
 // first reports whether p is seen for the first time.
 func (w *memWalk) first(p unsafe.Pointer) bool {
+	if _, ok := w.shared[p]; ok {
+		return false
+	}
 	if _, ok := w.seen[p]; ok {
 		return false
 	}
@@ -183,6 +225,9 @@ func (w *memWalk) visit(v glua.LValue) {
 		array := min(v.Len(), entries)
 		w.bytes += memTable + int64(array)*memArraySlot + int64(entries-array)*memHashEntry
 		w.push(v.Metatable)
+		if w.table != nil {
+			w.table(v)
+		}
 	case *glua.LFunction:
 		if !w.first(unsafe.Pointer(v)) {
 			return

@@ -1,19 +1,27 @@
--- The Lua half of a tern service VM. Go runs this chunk once per VM with
--- (raw, DONE, USER): raw holds the Go primitives (api.go, coapi.go; one
--- table shared by every VM, so only read here), DONE marks a pooled
--- coroutine's "finished" yield, USER marks a script's own yield. It builds
--- the `tern` module, the yield-safe pcall/xpcall and the pass-through
--- coroutine library, and returns (tern, boot, loop).
+-- The Lua half of the tern API, shared by every service VM. Go runs this
+-- chunk once per process, on a template state that never runs a service
+-- (vm.go), with (raw, DONE, USER): raw holds the Go primitives (api.go,
+-- coapi.go), DONE marks a pooled coroutine's "finished" yield, USER marks
+-- a script's own yield. It returns a table of functions: the yield-safe
+-- pcall/xpcall, the pass-through coroutine library, the tern module's Lua
+-- wrappers, and the runtime's boot and loop. Go copies them out; the table
+-- itself is never seen by a VM.
+--
+-- A function here runs in many VMs at once, so it keeps no state of its
+-- own: per-VM state lives in Go (the pcall coroutines' pool), and it never
+-- reads a global (its environment is the template's): everything it uses
+-- is a local captured below, a function or a marker, never a table a
+-- script could change.
 --
 -- Errors raised here (by error(msg, 1), or by a Go primitive called from
 -- here) say "=prelude:N:"; the error hooks in coro.go move that position to
 -- the script line that called.
 local raw, DONE, USER = ...
+local error, type, ipairs, loadfile = error, type, ipairs, raw.loadfile
 
 local co_resume, co_status = raw.co_resume, raw.co_status
 local pass = raw.pass -- yield a suspension on up towards the scheduler
-local newco, xresume = raw.newco, raw.xresume
-local error = error
+local getco, putco, xresume = raw.getco, raw.putco, raw.xresume
 
 -- The body of every pooled coroutine (coro.go): run f, yield DONE with its
 -- results, get the next function, forever. Go starts it with a function
@@ -36,27 +44,8 @@ end
 -- runs in a pooled coroutine: its yields pass up to the scheduler (or to the
 -- script coroutine that yields), the answers pass back down, and an error
 -- ends the coroutine, not the task. Inside, coroutine.running() is still
--- the caller's coroutine (coapi.go).
-local pool = {}
-local POOL_MAX = 32 -- a burst of pcalls must not pin its coroutines forever
-
-local function putco(co)
-	local n = #pool
-	if n < POOL_MAX then
-		pool[n + 1] = co
-	end -- else dropped: only Lua references a pcall coroutine
-end
-
-local function getco()
-	local n = #pool
-	if n == 0 then
-		return newco()
-	end
-	local co = pool[n]
-	pool[n] = nil
-	return co
-end
-
+-- the caller's coroutine (coapi.go). getco and putco keep the VM's pool of
+-- such coroutines (coapi.go).
 local function pcall_k(co, ok, tag, ...)
 	if not ok then
 		return false, tag -- raised: co is dead
@@ -68,7 +57,7 @@ local function pcall_k(co, ok, tag, ...)
 	return pcall_k(co, co_resume(co, pass(tag, ...)))
 end
 
-function pcall(f, ...)
+local function pcall(f, ...)
 	local co = getco()
 	return pcall_k(co, co_resume(co, f, ...))
 end
@@ -88,7 +77,7 @@ local function xpcall_k(co, h, ok, tag, ...)
 	return xpcall_k(co, h, xresume(co, h, pass(tag, ...)))
 end
 
-function xpcall(f, h, ...)
+local function xpcall(f, h, ...)
 	local co = getco()
 	return xpcall_k(co, h, xresume(co, h, f, ...))
 end
@@ -98,14 +87,8 @@ end
 -- script's resume; the runtime's suspensions (tern.call inside a generator)
 -- pass through to the scheduler, as skynet.coroutine does.
 local create, uresume = raw.ucreate, raw.uresume
-local co = {
-	create = create,
-	status = raw.ustatus,
-	running = raw.urunning,
-}
-
 local uyield = raw.uyield
-function co.yield(...)
+local function yield(...)
 	return uyield(USER, ...)
 end
 
@@ -122,7 +105,7 @@ local function resume_k(c, ok, tag, ...)
 	return resume_k(c, co_resume(c, pass(tag, ...)))
 end
 
-function co.resume(c, ...)
+local function resume(c, ...)
 	return resume_k(c, uresume(c, ...))
 end
 
@@ -139,21 +122,18 @@ local function wrap_k(c, ok, tag, ...)
 	return wrap_k(c, co_resume(c, pass(tag, ...)))
 end
 
-function co.wrap(f)
+local function wrap(f)
 	local c = create(f)
 	return function(...)
 		return wrap_k(c, uresume(c, ...))
 	end
 end
 
-coroutine = co
-
 ----------------------------------------------------------------------- tern
 local call, calltimeout, newservice = raw.call, raw.calltimeout, raw.newservice
 local response, respond = raw.response, raw.respond
-local sethandlers, getstart = raw.sethandlers, raw.getstart
 
-local tern = setmetatable({
+local tern = {
 	call = function(addr, cmd, ...)
 		return check(call(addr, cmd, ...))
 	end,
@@ -169,32 +149,32 @@ local tern = setmetatable({
 			return respond(from, session, ok, ...)
 		end
 	end,
-}, raw.ternmeta) -- send, sleep, log...: Go functions shared by every VM
+}
 
 -- The name service's commands.
-local names = raw.names
+local names, tcall, tcalltimeout = raw.names, tern.call, tern.calltimeout
 function tern.register(name, opts)
-	return tern.call(names(), "register", name, opts)
+	return tcall(names(), "register", name, opts)
 end
 function tern.query(name, ms)
 	if ms then
-		return tern.calltimeout(ms, names(), "query", name, ms)
+		return tcalltimeout(ms, names(), "query", name, ms)
 	end
-	return tern.call(names(), "query", name)
+	return tcall(names(), "query", name)
 end
 function tern.uniqueservice(name, ...)
-	return tern.call(names(), "unique", name, ...)
+	return tcall(names(), "unique", name, ...)
 end
 function tern.declare(name, script, ...)
-	return tern.call(names(), "declare", name, script, ...)
+	return tcall(names(), "declare", name, script, ...)
 end
 function tern.list()
-	return tern.call(names(), "list")
+	return tcall(names(), "list")
 end
 
 -- Reload: one service, or every service running a script, one at a time
 -- (never all paused together), this one excepted.
-local reload = raw.reload
+local reload, self = raw.reload, raw.self
 local function runs(path, script)
 	local n = #script
 	return path == script or #path > n and path:sub(-n - 1) == "/" .. script
@@ -211,7 +191,7 @@ function tern.reload(x)
 	if not script:find("%.lua$") then
 		script = script .. ".lua"
 	end
-	local n, failed, me = 0, {}, tern.self()
+	local n, failed, me = 0, {}, self()
 	for _, s in ipairs(tern.list()) do
 		if s.addr ~= 0 and s.addr ~= me and s.state == "running" and runs(s.script, script) then
 			local ok, err = reload(s.addr)
@@ -225,10 +205,9 @@ function tern.reload(x)
 	return n, failed
 end
 
-print = raw.log
-
 -- boot runs in the service's first task: the script's main chunk, which
 -- returns the handler table, then the function given to tern.start.
+local sethandlers, getstart = raw.sethandlers, raw.getstart
 local function boot(chunk, ...)
 	sethandlers(chunk(...))
 	local init = getstart()
@@ -237,4 +216,34 @@ local function boot(chunk, ...)
 	end
 end
 
-return tern, boot, loop
+-- The body of a script's coroutine (coapi.go's ucreate): started at once,
+-- it waits for the first resume, then becomes f.
+local function ubody(f)
+	return f(co_yield())
+end
+
+-- dofile(name) is loadfile's chunk run as a plain Lua call, so its top
+-- level may block.
+local function dofile(name)
+	local f, err = loadfile(name)
+	if not f then
+		error(err, 1)
+	end
+	return f()
+end
+
+return {
+	boot = boot,
+	loop = loop,
+	ubody = ubody,
+	globals = { pcall = pcall, xpcall = xpcall, dofile = dofile, print = raw.log },
+	coroutine = {
+		create = create,
+		status = raw.ustatus,
+		running = raw.urunning,
+		yield = yield,
+		resume = resume,
+		wrap = wrap,
+	},
+	tern = tern,
+}

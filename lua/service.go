@@ -29,7 +29,6 @@ type Service struct {
 	boot        *glua.LFunction // prelude's boot
 	chunk       *glua.LFunction // the script's main chunk
 	tracebackFn *glua.LFunction
-	done, user  glua.LValue // prelude markers
 	start       glua.LValue // function given to tern.start
 	onShutdown  glua.LValue // function given to tern.on_shutdown
 	onSave      glua.LValue // function given to tern.on_save
@@ -264,9 +263,9 @@ func (s *Service) resume(co *coro, args []glua.LValue) {
 	switch {
 	case st == glua.ResumeError:
 		s.crashed(co, err)
-	case st == glua.ResumeYield && len(vals) > 0 && vals[0] == s.done:
+	case st == glua.ResumeYield && len(vals) > 0 && vals[0] == doneMark:
 		s.finished(co, vals[1:])
-	case st == glua.ResumeYield && len(vals) > 0 && vals[0] == s.user:
+	case st == glua.ResumeYield && len(vals) > 0 && vals[0] == userMark:
 		s.dropTask(co)
 		s.taskFailed(co, "coroutine.yield outside a coroutine", "")
 	case st == glua.ResumeOK:
@@ -316,6 +315,7 @@ func (s *Service) finished(co *coro, results []glua.LValue) {
 		// upvalues still point at the registry they came from).
 		end := co.onEnd
 		s.putTask(co)
+		s.compact()
 		end(nil)
 		return
 	}

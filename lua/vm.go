@@ -2,7 +2,7 @@ package lua
 
 import (
 	_ "embed"
-	"fmt"
+	"maps"
 	"sync"
 
 	glua "github.com/yuin/gopher-lua"
@@ -15,9 +15,69 @@ var preludeSrc []byte
 // into it: they are moved to the script line that called (coro.go).
 const preludeName = "=prelude"
 
-var prelude = sync.OnceValues(func() (*glua.FunctionProto, error) {
-	return compileChunk(preludeSrc, preludeName)
-})
+// The prelude's marks: a pooled coroutine's "finished" yield, and a
+// script's own yield. Userdata without a metatable: nothing in Lua can
+// change one, so every VM can share them.
+var (
+	doneMark = &glua.LUserData{Value: "done", Metatable: glua.LNil}
+	userMark = &glua.LUserData{Value: "user", Metatable: glua.LNil}
+)
+
+// preludeOut is what the prelude made, once per process, on the template.
+type preludeOut struct {
+	// libs are the VMs' libraries: sharedLibs' own, with the prelude's
+	// pcall, xpcall, dofile and print in the base library and its
+	// coroutine library instead of gopher-lua's.
+	libs              map[string]libTable
+	boot, loop, ubody *glua.LFunction
+}
+
+// preludeFns runs the prelude once. Set in init: as a variable's
+// initializer it would close a cycle (the API's require makes libraries,
+// and the prelude is made of the API).
+var preludeFns func() *preludeOut
+
+func init() { preludeFns = sync.OnceValue(makePrelude) }
+
+func makePrelude() *preludeOut {
+	raw := sharedRaw()
+	proto, err := compileChunk(preludeSrc, preludeName)
+	if err != nil {
+		panic("lua: prelude: " + err.Error())
+	}
+	L := template()
+	L.Push(L.NewFunctionFromProto(proto))
+	L.Push(raw)
+	L.Push(doneMark)
+	L.Push(userMark)
+	L.Call(3, 1)
+	out := L.Get(-1).(*glua.LTable)
+	L.Pop(1)
+	field := func(t *glua.LTable, name string) glua.LValue { return t.RawGetString(name) }
+	fields := func(name string) map[string]glua.LValue {
+		m := map[string]glua.LValue{}
+		field(out, name).(*glua.LTable).ForEach(func(k, v glua.LValue) { m[k.String()] = v })
+		return m
+	}
+	p := &preludeOut{
+		boot:  field(out, "boot").(*glua.LFunction),
+		loop:  field(out, "loop").(*glua.LFunction),
+		ubody: field(out, "ubody").(*glua.LFunction),
+	}
+	libs, _ := sharedLibs()
+	p.libs = maps.Clone(libs)
+	base := maps.Clone(libs[glua.BaseLibName].fields)
+	maps.Copy(base, fields("globals"))
+	p.libs[glua.BaseLibName] = libTable{fields: base}
+	p.libs[glua.CoroutineLibName] = libTable{fields: fields("coroutine"), lazy: true}
+	// The tern module's Lua wrappers join its Go functions behind the
+	// module's metatable: a VM's own tern table starts empty.
+	mod := field(field(raw, "ternmeta").(*glua.LTable), "__index").(*glua.LTable)
+	for name, f := range fields("tern") {
+		mod.RawSetString(name, f)
+	}
+	return p
+}
 
 // vmOptions keep an idle VM small: gopher-lua's defaults reserve about
 // 166 KB per state (and per coroutine, which is a state too). The
@@ -105,56 +165,18 @@ var sharedLibs = sync.OnceValues(func() (map[string]libTable, *glua.LTable) {
 	if _, ok := libs[glua.TabLibName].fields["unpack"]; ok {
 		libs[glua.TabLibName].fields["unpack"] = libs[glua.BaseLibName].fields["unpack"]
 	}
-	// Replaced by the prelude and require.go, or of no use in a service.
+	// Replaced by the prelude (preludeFns) and require.go, or of no use in
+	// a service.
 	base := libs[glua.BaseLibName].fields
 	for _, name := range []string{"print", "pcall", "xpcall", "require", "module", "dofile", "_printregs", "_GOPHER_LUA_VERSION"} {
 		delete(base, name)
 	}
+	base["setfenv"] = L.NewFunction(lSetfenv)
 	for name, f := range loaders {
 		base[name] = L.NewFunction(func(L *glua.LState) int { return f(serviceOf(L), L) })
 	}
-	proto, err := compileChunk([]byte(sharedSrc), preludeName)
-	if err != nil {
-		panic("lua: shared chunk: " + err.Error())
-	}
-	L.Push(L.NewFunctionFromProto(proto))
-	L.Push(libs[glua.CoroutineLibName].fields["yield"])
-	L.Push(base["loadfile"])
-	L.Push(base["error"])
-	L.Call(3, 2)
-	ubody, base["dofile"] = L.Get(-2).(*glua.LFunction), L.Get(-1)
-	L.Pop(2)
 	return libs, L.G.Global
 })
-
-// sharedSrc is Lua code every VM shares: run once per process on the
-// template, it makes functions that need nothing of a VM's own (a Lua
-// function holds no state while it runs). Named as the prelude, its error
-// positions are moved to the script's line too (coro.go).
-const sharedSrc = `
-local yield, loadfile, error = ...
-
--- The body of a script's coroutine (coapi.go's ucreate): started at once,
--- it waits for the first resume, then becomes f.
-local function ubody(f)
-	return f(yield())
-end
-
--- dofile(name) is loadfile's chunk run as a plain Lua call, so its top
--- level may block.
-local function dofile(name)
-	local f, err = loadfile(name)
-	if not f then
-		error(err, 1)
-	end
-	return f()
-end
-
-return ubody, dofile
-`
-
-// ubody is sharedSrc's ubody, set with sharedLibs.
-var ubody *glua.LFunction
 
 // sharedFunc is a function of a shared library, for the runtime's own use.
 func sharedFunc(lib, name string) *glua.LFunction {
@@ -170,8 +192,7 @@ func newLib(L *glua.LState, name string) *glua.LTable {
 }
 
 func fillLib(L *glua.LState, t *glua.LTable, name string) {
-	libs, _ := sharedLibs()
-	lib := libs[name]
+	lib := preludeFns().libs[name]
 	for k, v := range lib.fields {
 		if v == nil {
 			v = t
@@ -236,8 +257,7 @@ func (s *Service) openLibs(L *glua.LState) {
 // lazyLib makes a lazy library's table on first use: a global and a
 // package.loaded entry. It returns nil for any other name.
 func (s *Service) lazyLib(name string) *glua.LTable {
-	libs, _ := sharedLibs()
-	if lib, ok := libs[name]; !ok || !lib.lazy {
+	if lib, ok := preludeFns().libs[name]; !ok || !lib.lazy {
 		return nil
 	}
 	L := s.L
@@ -254,8 +274,7 @@ func (s *Service) lazyLib(name string) *glua.LTable {
 }
 
 func (s *Service) allLibs() {
-	libs, _ := sharedLibs()
-	for name := range libs {
+	for name := range preludeFns().libs {
 		s.lazyLib(name)
 	}
 }
@@ -283,11 +302,13 @@ var sharedRaw = sync.OnceValue(func() *glua.LTable {
 	for _, name := range []string{"create", "resume", "status", "running", "yield"} {
 		raw.RawSetString("co_"+name, sharedFunc(glua.CoroutineLibName, name))
 	}
+	libs, _ := sharedLibs()
+	raw.RawSetString("loadfile", libs[glua.BaseLibName].fields["loadfile"])
 	// Resumes are counted (nest.go).
 	raw.RawSetString("co_resume", template().NewFunction(func(L *glua.LState) int { return lCoResume(serviceOf(L), L) }))
-	// The Go functions of the tern module live in one shared table behind
-	// a protected metatable: each VM's tern table holds only its Lua
-	// wrappers, which keeps an idle VM small.
+	// The tern module's functions live in one shared table behind a
+	// protected metatable (its Lua ones added by preludeFns): each VM's
+	// tern table starts empty, which keeps an idle VM small.
 	mod := template().CreateTable(0, len(ternAPI))
 	for name := range ternAPI {
 		mod.RawSetString(name, fns[name])
@@ -317,20 +338,21 @@ var sharedAPI = sync.OnceValue(func() map[string]*glua.LFunction {
 	return fns
 })
 
-// newVM creates the service's VM: libraries, prelude, tern module, and
-// the script's compiled main chunk.
+// hotAPI are the tern functions each VM's tern table holds itself.
+var hotAPI = []string{"call", "send"}
+
+// newVM creates the service's VM: libraries, tern module, and the
+// script's compiled main chunk. The prelude's functions are shared
+// (preludeFns): nothing of it runs here.
 func (s *Service) newVM(chunk *glua.FunctionProto) error {
-	pre, err := prelude()
-	if err != nil {
-		return fmt.Errorf("prelude: %w", err)
-	}
+	p := preludeFns()
 	L := glua.NewState(vmOptions)
 	patchStack(L) // grows past CallStackSize on demand (guards.go)
 	s.L = L
 	// gopher-lua presizes the globals and registry tables, and L.NewTable
 	// gives 32 array and 32 hash slots: about 2 KB a table. Right-sized
 	// tables are most of what keeps an idle service small.
-	L.G.Global = L.CreateTable(0, 48)
+	L.G.Global = L.CreateTable(0, len(p.libs[glua.BaseLibName].fields)+4)
 	L.G.Registry = L.CreateTable(0, 2)
 	L.Env = L.G.Global
 	s.threads = make(map[*glua.LState]*coro)
@@ -342,23 +364,19 @@ func (s *Service) newVM(chunk *glua.FunctionProto) error {
 	ud := L.NewUserData()
 	ud.Value = s
 	L.G.Registry.RawSetInt(serviceSlot, ud)
-	done, user := L.CreateTable(0, 0), L.CreateTable(0, 0)
-	s.done, s.user = done, user
-	L.Push(L.NewFunctionFromProto(pre))
-	L.Push(sharedRaw())
-	L.Push(done)
-	L.Push(user)
-	if err := L.PCall(3, 3, nil); err != nil {
-		L.Close()
-		return fmt.Errorf("prelude: %w", err)
+	s.boot, s.body = p.boot, p.loop
+	// The VM's own tern table holds the functions of the message path
+	// (one map lookup less each); everything else is behind its
+	// metatable, shared.
+	meta := sharedRaw().RawGetString("ternmeta").(*glua.LTable)
+	mod := meta.RawGetString("__index").(*glua.LTable)
+	tern := L.CreateTable(0, len(hotAPI))
+	for _, name := range hotAPI {
+		tern.RawSetString(name, mod.RawGetString(name))
 	}
-	tern, boot, loop := L.Get(-3), L.Get(-2), L.Get(-1)
-	L.Pop(3)
-	s.boot = boot.(*glua.LFunction)
-	s.body = loop.(*glua.LFunction)
+	tern.Metatable = meta
 	L.SetGlobal("require", sharedAPI()["require"])
 	s.loaded.RawSetString("tern", tern)
-	s.loaded.RawSetString("coroutine", L.GetGlobal("coroutine"))
 	s.loaded.RawSetString("_G", L.Get(glua.GlobalsIndex))
 	s.chunk = L.NewFunctionFromProto(chunk)
 	s.handlers = L.CreateTable(0, 0)

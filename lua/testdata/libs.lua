@@ -34,9 +34,27 @@ function S.protected()
 		debug.setfenv == nil, type(tern.send), type(tern.call)
 end
 
+-- a function's environment: the script's own may change, the runtime's
+-- (shared by every VM) may not
+function S.fenv()
+	local function f()
+		return x
+	end
+	setfenv(f, { x = 5 })
+	local r = { f() }
+	for _, fn in ipairs({ pcall, xpcall, tern.call, tern.register, coroutine.wrap, dofile }) do
+		local ok, err = pcall(setfenv, fn, {})
+		r[#r + 1] = not ok and err:find("runtime function", 1, true) ~= nil
+	end
+	local g = coroutine.wrap(function() return 1 end) -- made by a runtime function: the VM's own
+	r[#r + 1] = setfenv(g, {}) == g
+	tern.extra, tern.register = 1, nil -- the tern table is the VM's own too
+	return r
+end
+
 -- other VMs must not see this VM's changes to shared libraries
 function S.isolated()
-	return string.shout == nil, math.pi
+	return string.shout == nil, math.pi, tern.extra == nil, type(tern.register)
 end
 
 return S

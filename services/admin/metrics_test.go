@@ -153,7 +153,7 @@ func TestServiceStats(t *testing.T) {
 	for _, f := range fresh {
 		if f.Name == "st" {
 			found = true
-			if f.Memory < 8<<10 || f.Memory > 1<<20 {
+			if f.Memory < 4<<10 || f.Memory > 1<<20 {
 				t.Errorf("st's memory estimate: %d B", f.Memory)
 			}
 		}
