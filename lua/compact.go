@@ -2,7 +2,9 @@ package lua
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
@@ -46,7 +48,7 @@ func init() {
 // is 128 slots, 2 KB; they grow again on demand, by RegistryGrowStep). It
 // runs on the service's goroutine, between handlers.
 func (s *Service) compact() {
-	s.walk(compactTable)
+	s.walk(compactTable).release()
 	shrinkRegistry(s.L)
 	for _, c := range s.free {
 		shrinkRegistry(c.th)
@@ -77,6 +79,16 @@ func compactTable(t *glua.LTable) {
 	resize((*map[string]glua.LValue)(unsafe.Add(p, tableLayout.strdict)))
 	resize((*map[glua.LValue]glua.LValue)(unsafe.Add(p, tableLayout.dict)))
 	resize((*map[glua.LValue]int)(unsafe.Add(p, tableLayout.k2i)))
+}
+
+// cloneTable gives t, an empty table, the string keys of src, which has
+// no others: Go copies a map's memory as it is, where setting each key
+// would hash it and grow the map step by step.
+func cloneTable(t, src *glua.LTable) {
+	p, q := unsafe.Pointer(t), unsafe.Pointer(src)
+	*(*map[string]glua.LValue)(unsafe.Add(p, tableLayout.strdict)) = maps.Clone(*(*map[string]glua.LValue)(unsafe.Add(q, tableLayout.strdict)))
+	*(*[]glua.LValue)(unsafe.Add(p, tableLayout.keys)) = slices.Clone(*(*[]glua.LValue)(unsafe.Add(q, tableLayout.keys)))
+	*(*map[glua.LValue]int)(unsafe.Add(p, tableLayout.k2i)) = maps.Clone(*(*map[glua.LValue]int)(unsafe.Add(q, tableLayout.k2i)))
 }
 
 // resize replaces *m by a copy made for exactly its entries (maps.Clone

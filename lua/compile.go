@@ -32,11 +32,14 @@ type compiled struct {
 	sum   [sha256.Size]byte
 }
 
-// load returns the compiled chunk of the file at path.
-func (c *protoCache) load(path string) (*glua.FunctionProto, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
+// load returns the compiled chunk of the file at path, whose stat fi may
+// give, taken just before (nil: load takes it).
+func (c *protoCache) load(path string, fi os.FileInfo) (*glua.FunctionProto, error) {
+	if fi == nil {
+		var err error
+		if fi, err = os.Stat(path); err != nil {
+			return nil, err
+		}
 	}
 	c.mu.Lock()
 	e := c.m[path]

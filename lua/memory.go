@@ -136,13 +136,16 @@ func (m Memory) String() string {
 // goroutine runs the VM.
 func (s *Service) memory() Memory {
 	w := s.walk(nil)
-	return Memory{Bytes: w.bytes, Complete: len(w.todo) == 0}
+	m := Memory{Bytes: w.bytes, Complete: len(w.todo) == 0}
+	w.release()
+	return m
 }
 
 // walk visits every value the VM can reach, once each, shared values
 // excepted, calling table (when not nil) on each of its tables.
 func (s *Service) walk(table func(*glua.LTable)) *memWalk {
-	w := &memWalk{shared: shared(), seen: make(map[unsafe.Pointer]struct{}, 64), table: table}
+	w := walks.Get().(*memWalk)
+	w.shared, w.table = shared(), table
 	w.push(s.L)
 	if s.L != nil {
 		w.push(s.L.G.Global)
@@ -166,6 +169,25 @@ func (s *Service) walk(table func(*glua.LTable)) *memWalk {
 	return w
 }
 
+// walks keeps walks' maps and stacks: a walk ends every service's start
+// (compact.go).
+var walks = sync.Pool{New: func() any {
+	return &memWalk{seen: make(map[unsafe.Pointer]struct{}, 64)}
+}}
+
+// maxPooledWalk is the most values a pooled walk's map keeps room for.
+const maxPooledWalk = 4096
+
+func (w *memWalk) release() {
+	if len(w.seen) > maxPooledWalk {
+		return
+	}
+	clear(w.seen)
+	clear(w.todo[:cap(w.todo)])
+	*w = memWalk{seen: w.seen, todo: w.todo[:0]}
+	walks.Put(w)
+}
+
 // push queues v, or counts it at once when it holds nothing else.
 func (w *memWalk) push(v glua.LValue) {
 	switch v := v.(type) {
@@ -173,7 +195,7 @@ func (w *memWalk) push(v glua.LValue) {
 	case glua.LNumber:
 		w.bytes += memNumber
 	case glua.LString:
-		if len(v) > 0 && w.first(unsafe.Pointer(unsafe.StringData(string(v)))) {
+		if w.table == nil && len(v) > 0 && w.first(unsafe.Pointer(unsafe.StringData(string(v)))) {
 			w.bytes += memString + int64(len(v))
 		}
 	case *glua.LTable:

@@ -85,7 +85,7 @@ func (s *Service) compiled(path string) (*glua.FunctionProto, error) {
 	if s.reloaded {
 		return s.rt.protos.fresh(path)
 	}
-	return s.rt.protos.load(path)
+	return s.rt.protos.load(path, nil)
 }
 
 // save runs the old VM's on_save function, which may not block, and packs

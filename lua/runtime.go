@@ -85,12 +85,14 @@ func (r *Runtime) Start(script string, args []byte, dir string, o actor.SpawnOpt
 			return r.sys.Spawn(svc, o)
 		}
 	}
-	path, err := r.findScript(script, dir)
+	path, fi, err := r.findScript(script, dir)
 	if err != nil {
 		return actor.None, err
 	}
 	o.Name, o.Script = scriptName(path), displayName(path)
-	return r.sys.Spawn(r.service(path, args), o)
+	svc := r.service(path, args)
+	svc.found = fi
+	return r.sys.Spawn(svc, o)
 }
 
 // New returns a Lua runtime on sys.
@@ -150,34 +152,36 @@ var ErrNotFound = errors.New("not found")
 // absolute path (it makes them absolute at Load and New); only a relative
 // path entry, such as DefaultPath's when lua is used without root, is
 // relative to the working directory.
-func (r *Runtime) findScript(name, dir string) (string, error) {
+//
+// It returns the file's stat too, which spares the chunk cache its own.
+func (r *Runtime) findScript(name, dir string) (string, os.FileInfo, error) {
 	if filepath.IsAbs(name) {
-		if isFile(name) {
-			return filepath.Clean(name), nil
+		if fi, ok := isFile(name); ok {
+			return filepath.Clean(name), fi, nil
 		}
-		return "", fmt.Errorf("%w: %s", ErrNotFound, name)
+		return "", nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
 	file := strings.HasSuffix(name, ".lua") || strings.ContainsAny(name, "/"+string(os.PathSeparator))
 	rel := strings.TrimSuffix(name, ".lua")
 	if !file {
 		rel = strings.ReplaceAll(name, ".", "/")
 	}
-	path, tried := r.search(rel, dir)
+	path, fi, tried := r.search(rel, dir)
 	if path != "" {
-		return path, nil
+		return path, fi, nil
 	}
-	return "", fmt.Errorf("%w: %q (tried %s)", ErrNotFound, name, strings.Join(tried, ", "))
+	return "", nil, fmt.Errorf("%w: %q (tried %s)", ErrNotFound, name, strings.Join(tried, ", "))
 }
 
-func isFile(path string) bool {
+func isFile(path string) (os.FileInfo, bool) {
 	fi, err := os.Stat(path)
-	return err == nil && !fi.IsDir()
+	return fi, err == nil && !fi.IsDir()
 }
 
 // search looks for rel (a name with slashes, without ".lua") beside dir,
 // then along the search path. It returns the absolute path of the first
 // file found, or every candidate tried.
-func (r *Runtime) search(rel, dir string) (string, []string) {
+func (r *Runtime) search(rel, dir string) (string, os.FileInfo, []string) {
 	var tried []string
 	patterns := r.path
 	if dir != "" {
@@ -186,18 +190,18 @@ func (r *Runtime) search(rel, dir string) (string, []string) {
 	for _, p := range patterns {
 		c := strings.ReplaceAll(p, "?", rel)
 		tried = append(tried, c)
-		if isFile(c) {
+		if fi, ok := isFile(c); ok {
 			if abs, err := filepath.Abs(c); err == nil {
-				return abs, nil
+				return abs, fi, nil
 			}
 		}
 	}
-	return "", tried
+	return "", nil, tried
 }
 
 // findModule resolves a module name along dir and the search path.
 func (r *Runtime) findModule(name, dir string) (string, error) {
-	path, tried := r.search(strings.ReplaceAll(name, ".", "/"), dir)
+	path, _, tried := r.search(strings.ReplaceAll(name, ".", "/"), dir)
 	if path == "" {
 		return "", fmt.Errorf("%w: %q (tried %s)", ErrNotFound, name, strings.Join(tried, ", "))
 	}

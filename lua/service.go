@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -16,15 +17,17 @@ import (
 // next message, so A calling B calling A never deadlocks.
 type Service struct {
 	rt     *Runtime
-	script string // absolute path
-	dir    string // the script's directory, first place require looks
-	args   []byte // packed arguments from the creator
+	script string      // absolute path
+	dir    string      // the script's directory, first place require looks
+	found  os.FileInfo // the script's stat when it was found, for the chunk cache
+	args   []byte      // packed arguments from the creator
 
 	c           *actor.Context
 	L           *glua.LState
 	handlers    *glua.LTable
 	loaded      *glua.LTable    // package.loaded
 	strmt       *glua.LTable    // strings' metatable
+	gmt         *glua.LTable    // the globals' metatable, until a script sets its own
 	body        *glua.LFunction // the pooled coroutines' loop
 	boot        *glua.LFunction // prelude's boot
 	chunk       *glua.LFunction // the script's main chunk
@@ -89,7 +92,8 @@ func (s *Service) Init(c *actor.Context) error {
 		s.mem = &memState{limit: limit}
 		s.watchMemory()
 	}
-	chunk, err := s.rt.protos.load(s.script)
+	chunk, err := s.rt.protos.load(s.script, s.found)
+	s.found = nil
 	if err != nil {
 		return fmt.Errorf("load %s: %w", s.script, err)
 	}

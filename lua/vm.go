@@ -30,6 +30,9 @@ type preludeOut struct {
 	// coroutine library instead of gopher-lua's.
 	libs              map[string]libTable
 	boot, loop, ubody *glua.LFunction
+	// __index of a VM's globals and strings' metatables: the lazy
+	// libraries.
+	gIndex, strIndex *glua.LFunction
 }
 
 // preludeFns runs the prelude once. Set in init: as a variable's
@@ -68,8 +71,26 @@ func makePrelude() *preludeOut {
 	p.libs = maps.Clone(libs)
 	base := maps.Clone(libs[glua.BaseLibName].fields)
 	maps.Copy(base, fields("globals"))
+	// Wrappers that need the VM they run in (serviceOf), shared too.
+	getfenv, setmetatable := base["getfenv"], base["setmetatable"]
+	base["getfenv"] = L.NewFunction(func(L *glua.LState) int { return lGetfenv(L, getfenv) })
+	base["setmetatable"] = L.NewFunction(func(L *glua.LState) int { return lSetmetatable(L, setmetatable) })
+	base["require"] = sharedAPI()["require"]
+	p.gIndex = L.NewFunction(lGlobalIndex)
+	p.strIndex = L.NewFunction(lStringIndex)
 	p.libs[glua.BaseLibName] = libTable{fields: base}
 	p.libs[glua.CoroutineLibName] = libTable{fields: fields("coroutine"), lazy: true}
+	for name, lib := range p.libs {
+		lib.table = L.CreateTable(0, len(lib.fields))
+		for k, v := range lib.fields {
+			if v == nil {
+				lib.self = append(lib.self, k)
+				v = glua.LFalse // set per VM
+			}
+			lib.table.RawSetString(k, v)
+		}
+		p.libs[name] = lib
+	}
 	// The tern module's Lua wrappers join its Go functions behind the
 	// module's metatable: a VM's own tern table starts empty.
 	mod := field(field(raw, "ternmeta").(*glua.LTable), "__index").(*glua.LTable)
@@ -110,6 +131,11 @@ var vmOptions = glua.Options{
 type libTable struct {
 	fields map[string]glua.LValue
 	lazy   bool
+	// table holds the fields, made once on the template; a VM's table is
+	// a copy of it (fillLib), with self (the fields naming the table
+	// itself: _G, string.__index) pointed at the copy.
+	table *glua.LTable
+	self  []string
 }
 
 // template is the state that owns the shared functions. It never runs.
@@ -187,71 +213,75 @@ func sharedFunc(lib, name string) *glua.LFunction {
 // newLib makes the VM's own table of a shared library.
 func newLib(L *glua.LState, name string) *glua.LTable {
 	t := L.CreateTable(0, 0)
-	fillLib(L, t, name)
+	fillLib(t, name)
 	return t
 }
 
-func fillLib(L *glua.LState, t *glua.LTable, name string) {
+// fillLib gives t, empty, the fields of a shared library.
+func fillLib(t *glua.LTable, name string) {
 	lib := preludeFns().libs[name]
-	for k, v := range lib.fields {
-		if v == nil {
-			v = t
-		}
-		t.RawSetString(k, v)
+	cloneTable(t, lib.table)
+	for _, k := range lib.self {
+		t.RawSetString(k, t)
 	}
 }
 
-// openLibs gives L the base and string libraries, and the lazy others.
+// openLibs gives L the base library, and the lazy others behind the
+// metatables of its globals and of strings.
 func (s *Service) openLibs(L *glua.LState) {
-	fillLib(L, L.G.Global, glua.BaseLibName)
+	p := preludeFns()
+	g := L.G.Global
+	fillLib(g, glua.BaseLibName)
 	// Strings' metatable loads the string library on the first method
 	// call ("x"):upper(), then points at it directly.
-	strmt := L.CreateTable(0, 1)
-	strmt.RawSetString("__index", L.NewFunction(func(L *glua.LState) int {
-		str := s.lazyLib(glua.StringLibName)
-		L.Push(str.RawGet(L.Get(2)))
-		return 1
-	}))
-	L.SetMetatable(glua.LString(""), strmt)
-	s.strmt = strmt
+	s.strmt = L.CreateTable(0, 1)
+	s.strmt.RawSetString("__index", p.strIndex)
+	L.SetMetatable(glua.LString(""), s.strmt)
+	s.gmt = L.CreateTable(0, 1)
+	s.gmt.RawSetString("__index", p.gIndex)
+	g.Metatable = s.gmt
+}
 
-	sharedEnv := template().G.Global
-	// getfenv of a shared function would hand out the template's globals,
-	// one table for every VM: give the VM's own instead.
-	getfenv := L.GetGlobal("getfenv").(*glua.LFunction)
-	L.SetGlobal("getfenv", L.NewFunction(func(L *glua.LState) int {
-		L.Insert(getfenv, 1)
-		L.Call(L.GetTop()-1, 1)
-		if L.Get(-1) == sharedEnv {
-			L.Pop(1)
-			L.Push(L.G.Global)
-		}
-		return 1
-	}))
+func lStringIndex(L *glua.LState) int {
+	str := serviceOf(L).lazyLib(glua.StringLibName)
+	L.Push(str.RawGet(L.Get(2)))
+	return 1
+}
 
-	g := L.G.Global
-	mt := L.CreateTable(0, 1)
-	mt.RawSetString("__index", L.NewFunction(func(L *glua.LState) int {
-		if name, ok := L.Get(2).(glua.LString); ok {
-			if t := s.lazyLib(string(name)); t != nil {
-				L.Push(t)
-				return 1
-			}
+func lGlobalIndex(L *glua.LState) int {
+	if name, ok := L.Get(2).(glua.LString); ok {
+		if t := serviceOf(L).lazyLib(string(name)); t != nil {
+			L.Push(t)
+			return 1
 		}
-		return 0
-	}))
-	L.SetMetatable(g, mt)
-	// A script that sets its own metatable on _G gets every library first.
-	setmt := L.GetGlobal("setmetatable").(*glua.LFunction)
-	L.SetGlobal("setmetatable", L.NewFunction(func(L *glua.LState) int {
-		if L.Get(1) == g && L.GetMetatable(g) == mt {
-			s.allLibs()
-			L.SetMetatable(g, glua.LNil)
-		}
-		L.Insert(setmt, 1)
-		L.Call(L.GetTop()-1, 1)
-		return 1
-	}))
+	}
+	return 0
+}
+
+// lGetfenv is getfenv, which for a shared function would hand out the
+// template's globals, one table for every VM: it gives the VM's own
+// instead.
+func lGetfenv(L *glua.LState, getfenv glua.LValue) int {
+	L.Insert(getfenv, 1)
+	L.Call(L.GetTop()-1, 1)
+	if L.Get(-1) == template().G.Global {
+		L.Pop(1)
+		L.Push(L.G.Global)
+	}
+	return 1
+}
+
+// lSetmetatable is setmetatable, but a script that sets its own
+// metatable on _G gets every library first.
+func lSetmetatable(L *glua.LState, setmetatable glua.LValue) int {
+	s := serviceOf(L)
+	if g := L.G.Global; L.Get(1) == g && g.Metatable == s.gmt {
+		s.allLibs()
+		g.Metatable = glua.LNil
+	}
+	L.Insert(setmetatable, 1)
+	L.Call(L.GetTop()-1, 1)
+	return 1
 }
 
 // lazyLib makes a lazy library's table on first use: a global and a
@@ -352,8 +382,8 @@ func (s *Service) newVM(chunk *glua.FunctionProto) error {
 	// gopher-lua presizes the globals and registry tables, and L.NewTable
 	// gives 32 array and 32 hash slots: about 2 KB a table. Right-sized
 	// tables are most of what keeps an idle service small.
-	L.G.Global = L.CreateTable(0, len(p.libs[glua.BaseLibName].fields)+4)
-	L.G.Registry = L.CreateTable(0, 2)
+	L.G.Global = L.CreateTable(0, 0) // openLibs fills it
+	L.G.Registry = L.CreateTable(1, 1)
 	L.Env = L.G.Global
 	s.threads = make(map[*glua.LState]*coro)
 	s.loaded = L.CreateTable(0, 4)
@@ -375,7 +405,6 @@ func (s *Service) newVM(chunk *glua.FunctionProto) error {
 		tern.RawSetString(name, mod.RawGetString(name))
 	}
 	tern.Metatable = meta
-	L.SetGlobal("require", sharedAPI()["require"])
 	s.loaded.RawSetString("tern", tern)
 	s.loaded.RawSetString("_G", L.Get(glua.GlobalsIndex))
 	s.chunk = L.NewFunctionFromProto(chunk)
