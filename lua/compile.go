@@ -115,12 +115,16 @@ func compileAST(chunk []ast.Stmt, name string) (*glua.FunctionProto, error) {
 }
 
 // displayName is how a script appears in error messages and tracebacks:
-// relative to the working directory when it lies below it.
+// relative to the working directory when it lies below it. The working
+// directory is read once (os.Getwd costs two system calls, on every
+// spawn): tern never changes it.
 func displayName(path string) string {
-	if wd, err := os.Getwd(); err == nil {
+	if wd, err := workDir(); err == nil {
 		if rel, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(rel, "..") {
 			return rel
 		}
 	}
 	return path
 }
+
+var workDir = sync.OnceValues(os.Getwd)
