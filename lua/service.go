@@ -59,6 +59,7 @@ type Service struct {
 	tokens  map[glua.LValue]*coro // tern.wait tokens
 	ready   []readyTask           // forks and wakeups, run after the current message
 	scratch []glua.LValue
+	rets    []glua.LValue // what the last resume yielded or returned (resume.go)
 	vm      *vmState // xpcall and require bookkeeping, made on first use (coapi.go)
 
 	mem *memState // the memory limit's bookkeeping; nil without one (memlimit.go)
@@ -256,7 +257,7 @@ func (s *Service) resume(co *coro, args []glua.LValue) {
 	if s.mem != nil {
 		s.mem.runBegins()
 	}
-	st, err, vals := s.L.Resume(co.th, nil, args...)
+	st, err, vals := s.resumeThread(co.th, args)
 	if s.mem != nil {
 		s.mem.runEnds()
 	}
@@ -275,8 +276,10 @@ func (s *Service) resume(co *coro, args []glua.LValue) {
 	case st == glua.ResumeOK:
 		s.dropTask(co) // the loop body never returns; be safe anyway
 	default:
+		clear(vals)
 		return // suspended: the blocking call registered it
 	}
+	clear(vals) // s.rets: keep nothing alive
 	if request {
 		s.inflight--
 		if began != 0 {
