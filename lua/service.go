@@ -60,7 +60,7 @@ type Service struct {
 	ready   []readyTask           // forks and wakeups, run after the current message
 	scratch []glua.LValue
 	rets    []glua.LValue // what the last resume yielded or returned (resume.go)
-	vm      *vmState // xpcall and require bookkeeping, made on first use (coapi.go)
+	vm      *vmState      // xpcall and require bookkeeping, made on first use (coapi.go)
 
 	mem *memState // the memory limit's bookkeeping; nil without one (memlimit.go)
 

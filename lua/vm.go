@@ -33,6 +33,22 @@ type preludeOut struct {
 	// __index of a VM's globals and strings' metatables: the lazy
 	// libraries.
 	gIndex, strIndex *glua.LFunction
+	// tern is what a VM's own tern table holds (hotAPI); the rest of
+	// the module is behind its metatable, shared.
+	tern libTable
+}
+
+// build makes the lib's table on the template.
+func (lib libTable) build(L *glua.LState) libTable {
+	lib.table = L.CreateTable(0, len(lib.fields))
+	for k, v := range lib.fields {
+		if v == nil {
+			lib.self = append(lib.self, k)
+			v = glua.LFalse // set per VM
+		}
+		lib.table.RawSetString(k, v)
+	}
+	return lib
 }
 
 // preludeFns runs the prelude once. Set in init: as a variable's
@@ -80,23 +96,20 @@ func makePrelude() *preludeOut {
 	p.strIndex = L.NewFunction(lStringIndex)
 	p.libs[glua.BaseLibName] = libTable{fields: base}
 	p.libs[glua.CoroutineLibName] = libTable{fields: fields("coroutine"), lazy: true}
-	for name, lib := range p.libs {
-		lib.table = L.CreateTable(0, len(lib.fields))
-		for k, v := range lib.fields {
-			if v == nil {
-				lib.self = append(lib.self, k)
-				v = glua.LFalse // set per VM
-			}
-			lib.table.RawSetString(k, v)
-		}
-		p.libs[name] = lib
-	}
 	// The tern module's Lua wrappers join its Go functions behind the
-	// module's metatable: a VM's own tern table starts empty.
+	// module's metatable.
 	mod := field(field(raw, "ternmeta").(*glua.LTable), "__index").(*glua.LTable)
 	for name, f := range fields("tern") {
 		mod.RawSetString(name, f)
 	}
+	for name, lib := range p.libs {
+		p.libs[name] = lib.build(L)
+	}
+	p.tern = libTable{fields: map[string]glua.LValue{}}
+	for _, name := range hotAPI {
+		p.tern.fields[name] = mod.RawGetString(name)
+	}
+	p.tern = p.tern.build(L)
 	return p
 }
 
@@ -368,8 +381,9 @@ var sharedAPI = sync.OnceValue(func() map[string]*glua.LFunction {
 	return fns
 })
 
-// hotAPI are the tern functions each VM's tern table holds itself.
-var hotAPI = []string{"call", "send"}
+// hotAPI are the tern functions each VM's tern table holds itself: up to
+// 8, a Go map's smallest size, cost no memory.
+var hotAPI = []string{"call", "send", "timeout", "sleep", "now", "self", "wait", "wakeup"}
 
 // newVM creates the service's VM: libraries, tern module, and the
 // script's compiled main chunk. The prelude's functions are shared
@@ -396,15 +410,11 @@ func (s *Service) newVM(chunk *glua.FunctionProto) error {
 	L.G.Registry.RawSetInt(serviceSlot, ud)
 	s.boot, s.body = p.boot, p.loop
 	// The VM's own tern table holds the functions of the message path
-	// (one map lookup less each); everything else is behind its
-	// metatable, shared.
-	meta := sharedRaw().RawGetString("ternmeta").(*glua.LTable)
-	mod := meta.RawGetString("__index").(*glua.LTable)
-	tern := L.CreateTable(0, len(hotAPI))
-	for _, name := range hotAPI {
-		tern.RawSetString(name, mod.RawGetString(name))
-	}
-	tern.Metatable = meta
+	// and of timers (two map lookups less each); everything else is
+	// behind its metatable, shared.
+	tern := L.CreateTable(0, 0)
+	cloneTable(tern, p.tern.table)
+	tern.Metatable = sharedRaw().RawGetString("ternmeta")
 	s.loaded.RawSetString("tern", tern)
 	s.loaded.RawSetString("_G", L.Get(glua.GlobalsIndex))
 	s.chunk = L.NewFunctionFromProto(chunk)
