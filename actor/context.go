@@ -152,7 +152,7 @@ func (c *Context) send(to Addr, kind Kind, session uint32, cmd string, args []an
 // unknown command, say): the first goes out, then at most one a second
 // for this service and key, carrying the count of those left out.
 func (c *Context) Warn(msg, key string, args ...any) {
-	c.p.sys.warnings.Warn(c.p.log, msg, c.p.addr.String()+" "+key, args...)
+	c.p.sys.warnings.Warn(c.p.logger(), msg, c.p.addr.String()+" "+key, args...)
 }
 
 // SetTasks publishes how many tasks (a Lua service's live coroutines) the
@@ -173,7 +173,7 @@ func (c *Context) Self() Addr { return c.p.addr }
 func (c *Context) Name() string { return c.p.name }
 
 // Logger logs with the service's name and address attached.
-func (c *Context) Logger() *slog.Logger { return c.p.log }
+func (c *Context) Logger() *slog.Logger { return c.p.logger() }
 
 // System is the system the service runs in.
 func (c *Context) System() *System { return c.p.sys }
@@ -234,7 +234,7 @@ func (c *Context) Fail(to Addr, session uint32, err error) {
 func (c *Context) Answer(to Addr, m *Message) {
 	session := m.Session
 	if err := c.post(to, m); err != nil {
-		c.p.log.Debug("answer dropped: the caller is gone", "to", to.String(), "session", session)
+		c.p.logger().Debug("answer dropped: the caller is gone", "to", to.String(), "session", session)
 	}
 }
 

@@ -25,7 +25,7 @@ type proc struct {
 	pid     *pa.PID
 	mb      mailbox
 	ctx     Context
-	log     *slog.Logger
+	lg      atomic.Pointer[slog.Logger] // logger()
 	started time.Time
 
 	readyTo      Addr
@@ -86,10 +86,9 @@ func (s *System) Spawn(svc Service, o SpawnOptions) (Addr, error) {
 	if d, ok := svc.(Drainer); ok {
 		p.drainTakes = d.AcceptsWhileDraining()
 	}
-	p.log = s.log.With("service", p.name, "addr", p.addr.String())
 	p.ctx.p = p
 	p.mb.init(s.limit, func(n int) {
-		p.log.Warn("may overload", "queue", n)
+		p.logger().Warn("may overload", "queue", n)
 	})
 	p.mb.deliver = p.deliver
 	p.mb.owner = p
@@ -116,6 +115,17 @@ func (s *System) Spawn(svc Service, o SpawnOptions) (Addr, error) {
 		return None, fmt.Errorf("actor: spawn %s: %w", o.Name, err)
 	}
 	return p.addr, nil
+}
+
+// logger is the service's logger, with its name and address, made on
+// first use: most services never log, and making it cost every spawn an
+// allocation and the address's formatting.
+func (p *proc) logger() *slog.Logger {
+	if l := p.lg.Load(); l != nil {
+		return l
+	}
+	p.lg.CompareAndSwap(nil, p.sys.log.With("service", p.name, "addr", p.addr.String()))
+	return p.lg.Load()
 }
 
 // pidName is the service's protoactor actor id.
@@ -214,7 +224,7 @@ func (p *proc) shutdown(sd *pb.Shutdown, m *Message) {
 		return
 	}
 	p.state.Store(int32(ShuttingDown))
-	p.log.Info("shutting down", "reason", sd.GetReason())
+	p.logger().Info("shutting down", "reason", sd.GetReason())
 	p.shutdownFrom, p.shutdownSession = from, session
 	if ms := sd.GetDeadlineUnixMs(); ms > 0 {
 		p.ctx.deadline = time.UnixMilli(ms)
@@ -250,7 +260,7 @@ func (p *proc) recoverFrom(m *Message) {
 	if r == nil {
 		return
 	}
-	p.log.Error("panic in handler", "cmd", m.Cmd, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	p.logger().Error("panic in handler", "cmd", m.Cmd, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	if m.Kind == Call && p.ctx.curOwed {
 		p.ctx.Fail(m.From, m.Session, fmt.Errorf("%s: panic: %v", m.Cmd, r)) // counted as an error
 	} else {
@@ -267,7 +277,7 @@ func (p *proc) init() {
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				p.log.Error("panic in init", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				p.logger().Error("panic in init", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 				err = fmt.Errorf("panic: %v", r)
 			}
 		}()
@@ -277,7 +287,7 @@ func (p *proc) init() {
 		return
 	}
 	if err != nil {
-		p.log.Error("init failed", "err", err)
+		p.logger().Error("init failed", "err", err)
 	}
 	p.ready(err)
 }
@@ -329,7 +339,7 @@ func (p *proc) closeMailbox() {
 		}
 	}
 	if sends > 0 {
-		p.log.Warn("exited with sends queued; dropped", "count", sends)
+		p.logger().Warn("exited with sends queued; dropped", "count", sends)
 	}
 }
 
@@ -337,7 +347,7 @@ func (p *proc) finish() {
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				p.log.Error("panic in Stopped", "panic", fmt.Sprint(r))
+				p.logger().Error("panic in Stopped", "panic", fmt.Sprint(r))
 			}
 		}()
 		p.svc.Stopped(&p.ctx)

@@ -30,7 +30,7 @@ func (p *proc) reload(m *Message) {
 		if session != 0 {
 			p.ctx.Fail(from, session, &Error{Name: p.name, Addr: p.addr, What: "reload", Err: err})
 		} else {
-			p.log.Error("reload failed", "err", err)
+			p.logger().Error("reload failed", "err", err)
 		}
 	}
 	r, ok := p.svc.(Reloader)
@@ -42,14 +42,14 @@ func (p *proc) reload(m *Message) {
 	case State(p.state.Load()) != Running:
 		fail(ErrShuttingDown)
 	default:
-		p.log.Info("reloading")
+		p.logger().Info("reloading")
 		r.Reload(&p.ctx, func(err error) {
 			if err != nil {
-				p.log.Error("reload failed; the old instance serves on", "err", err)
+				p.logger().Error("reload failed; the old instance serves on", "err", err)
 				fail(err)
 				return
 			}
-			p.log.Info("reloaded")
+			p.logger().Info("reloaded")
 			if session != 0 {
 				p.ctx.reply(from, session, nil)
 			}
