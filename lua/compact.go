@@ -48,12 +48,21 @@ func init() {
 // is 128 slots, 2 KB; they grow again on demand, by RegistryGrowStep). It
 // runs on the service's goroutine, between handlers.
 func (s *Service) compact() {
-	s.walk(compactTable).release()
+	s.walk(compactTable, maxCompact).release()
 	shrinkRegistry(s.L)
 	for _, c := range s.free {
 		shrinkRegistry(c.th)
 	}
 }
+
+// A service that builds big data at its start must not pay for copying
+// it: the walk stops after maxCompact objects, and a table keeps maps
+// already holding more than maxCompactKeys keys (their waste is at most
+// as much as they hold).
+const (
+	maxCompact     = 1 << 14
+	maxCompactKeys = 256
+)
 
 // registrySpare is what shrinkRegistry leaves above a stack's top.
 const registrySpare = 8
@@ -81,6 +90,14 @@ func compactTable(t *glua.LTable) {
 	resize((*map[glua.LValue]int)(unsafe.Add(p, tableLayout.k2i)))
 }
 
+// tableSize is how many slots t's array and keys its maps hold.
+func tableSize(t *glua.LTable) int {
+	p := unsafe.Pointer(t)
+	return len(*(*[]glua.LValue)(unsafe.Add(p, tableLayout.array))) +
+		len(*(*map[string]glua.LValue)(unsafe.Add(p, tableLayout.strdict))) +
+		len(*(*map[glua.LValue]glua.LValue)(unsafe.Add(p, tableLayout.dict)))
+}
+
 // cloneTable gives t, an empty table, the string keys of src, which has
 // no others: Go copies a map's memory as it is, where setting each key
 // would hash it and grow the map step by step.
@@ -94,7 +111,7 @@ func cloneTable(t, src *glua.LTable) {
 // resize replaces *m by a copy made for exactly its entries (maps.Clone
 // would keep the old capacity).
 func resize[K comparable, V any](m *map[K]V) {
-	if *m == nil {
+	if *m == nil || len(*m) > maxCompactKeys {
 		return
 	}
 	out := make(map[K]V, len(*m))

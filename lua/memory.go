@@ -135,15 +135,16 @@ func (m Memory) String() string {
 // goroutine, between or inside its handlers, never while another
 // goroutine runs the VM.
 func (s *Service) memory() Memory {
-	w := s.walk(nil)
+	w := s.walk(nil, maxWalk)
 	m := Memory{Bytes: w.bytes, Complete: len(w.todo) == 0}
 	w.release()
 	return m
 }
 
 // walk visits every value the VM can reach, once each, shared values
-// excepted, calling table (when not nil) on each of its tables.
-func (s *Service) walk(table func(*glua.LTable)) *memWalk {
+// excepted, calling table (when not nil) on each of its tables. It stops
+// after limit tables, functions, userdata and coroutines.
+func (s *Service) walk(table func(*glua.LTable), limit int) *memWalk {
 	w := walks.Get().(*memWalk)
 	w.shared, w.table = shared(), table
 	w.push(s.L)
@@ -161,7 +162,7 @@ func (s *Service) walk(table func(*glua.LTable)) *memWalk {
 			w.push(th)
 		}
 	}
-	for len(w.todo) > 0 && w.visited < maxWalk {
+	for len(w.todo) > 0 && w.visited < limit {
 		v := w.todo[len(w.todo)-1]
 		w.todo = w.todo[:len(w.todo)-1]
 		w.visit(v)
@@ -238,6 +239,10 @@ func (w *memWalk) visit(v glua.LValue) {
 			return
 		}
 		w.visited++
+		if w.table != nil && tableSize(v) > maxCompactKeys {
+			w.table(v) // big data: not walked through (compact.go)
+			return
+		}
 		entries := 0
 		v.ForEach(func(k, val glua.LValue) {
 			entries++

@@ -16,6 +16,12 @@ for i = 1, 40, 3 do
 	t["k" .. i] = nil -- deleted keys stay in gopher-lua's key list
 end
 
+-- big data made at the start is left as it is (not walked through)
+local big = {}
+for i = 1, 5000 do
+	big["b" .. i] = { i }
+end
+
 local walked, walk_done = {}, false
 
 tern.start(function()
@@ -52,6 +58,7 @@ function S.check()
 		distinct[k] = true
 	end
 	local ok = t.k2 == 2 and t.k1 == nil and t[3] == -3 and t[2.5] == "half" and t[true] == "yes"
+		and keys(big) == 5000 and big.b4321[1] == 4321
 	return keys(distinct), #walked, keys(t), ok
 end
 
