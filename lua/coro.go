@@ -11,14 +11,15 @@ import (
 // Creating a gopher-lua coroutine costs tens of microseconds; reusing one
 // costs well under one, so every task (one per request, fork or timeout)
 // and every protected call (pcall, xpcall) runs in a coroutine taken from
-// a pool: tasks from s.free, protected calls from the prelude's own pool.
+// a pool: tasks from s.free, protected calls from the VM's pcall pool
+// (coapi.go's getco and putco).
 // The coroutine's body is the prelude's loop:
 //
 //	loop(f, ...)  -->  return loop(yield(DONE, f(...)))
 //
 // so one resume with (f, args) runs f and yields DONE with its results.
-// Tasks are registered in s.threads; pcall coroutines are not: only Lua
-// references them (the pool, or the pcall waiting on one), so one that is
+// Tasks are registered in s.threads; pcall coroutines are not: only the
+// pool or the pcall waiting on one references them, so one that is
 // abandoned (suspended in a script's coroutine nobody resumes) is garbage.
 type coro struct {
 	s  *Service

@@ -134,7 +134,7 @@ var vmOptions = glua.Options{
 // (gopher-lua refuses setfenv on a Go function, and getfenv is wrapped
 // below). load, loadstring and loadfile are tern's own (require.go): they
 // compile with the generic-for rewrite, and loadfile reads only along the
-// script path; dofile is sharedSrc's, on loadfile. io, os (but for its clock
+// script path; dofile is the prelude's, on loadfile. io, os (but for its clock
 // functions) and package are left out: services talk to the world through
 // services.
 //
