@@ -383,6 +383,9 @@ func TestLazyLibraries(t *testing.T) {
 	if want := []any{int64(5), true, true, true, true, true, true, true}; !reflect.DeepEqual(res[0], want) {
 		t.Fatalf("fenv:\n got %#v\nwant %#v", res[0], want)
 	}
+	if res := e.call(t, a, "shared_upvalues"); res[0] != int64(0) || res[1] != true {
+		t.Fatalf("shared functions' upvalues: %v tables (want 0), over 60 functions looked at: %v", res[0], res[1])
+	}
 	res = e.call(t, b, "isolated")
 	if res[0] != true || res[2] != true || res[3] != "function" {
 		t.Fatalf("a change to string or tern in one VM is seen in another: %#v", res)

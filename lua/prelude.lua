@@ -168,9 +168,10 @@ end
 function tern.declare(name, script, ...)
 	return tcall(names(), "declare", name, script, ...)
 end
-function tern.list()
+local function list()
 	return tcall(names(), "list")
 end
+tern.list = list
 
 -- Reload: one service, or every service running a script, one at a time
 -- (never all paused together), this one excepted.
@@ -192,7 +193,7 @@ function tern.reload(x)
 		script = script .. ".lua"
 	end
 	local n, failed, me = 0, {}, self()
-	for _, s in ipairs(tern.list()) do
+	for _, s in ipairs(list()) do
 		if s.addr ~= 0 and s.addr ~= me and s.state == "running" and runs(s.script, script) then
 			local ok, err = reload(s.addr)
 			if ok then

@@ -52,6 +52,48 @@ function S.fenv()
 	return r
 end
 
+-- the upvalues of the functions every VM shares hold no table a script
+-- could change (debug.getupvalue reaches them): the count of tables found
+function S.shared_upvalues()
+	local fns = {}
+	local function add(t)
+		for _, v in pairs(t) do
+			if type(v) == "function" then
+				fns[#fns + 1] = v
+			end
+		end
+	end
+	for _, lib in ipairs({ _G, coroutine, string, table, math, os, debug }) do
+		add(lib)
+	end
+	for _, name in ipairs({ "call", "calltimeout", "newservice", "response", "register", "query",
+		"uniqueservice", "declare", "list", "reload", "send", "timeout", "fork", "log" }) do
+		fns[#fns + 1] = tern[name]
+	end
+	local seen, tables = {}, 0
+	local function visit(f)
+		if seen[f] then
+			return
+		end
+		seen[f] = true
+		for i = 1, 100 do
+			local name, v = debug.getupvalue(f, i)
+			if name == nil then
+				break
+			end
+			if type(v) == "table" then
+				tables = tables + 1
+			elseif type(v) == "function" then
+				visit(v)
+			end
+		end
+	end
+	for _, f in ipairs(fns) do
+		visit(f)
+	end
+	return tables, #fns > 60
+end
+
 -- other VMs must not see this VM's changes to shared libraries
 function S.isolated()
 	return string.shout == nil, math.pi, tern.extra == nil, type(tern.register)
