@@ -3,6 +3,7 @@ package lua_test
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -112,5 +113,34 @@ func TestEcho(t *testing.T) {
 	res = e.call(t, a, "echo", "x", true, 1.5)
 	if len(res) != 3 || res[0] != "x" || res[1] != true || res[2] != 1.5 {
 		t.Fatalf("echo: %#v", res)
+	}
+}
+
+// A Lua send, from the sender's tern.send to the receiver's handler,
+// allocates nothing: the message comes from the pool and goes back to
+// it, and the handler's task is a pooled coroutine resumed without
+// gopher-lua's slice of results.
+func TestLuaSendAlloc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	e := newEnv(t)
+	recv, send := e.launch(t, "sendpin"), e.launch(t, "sendpin")
+	const runs, k = 100, 1000
+	mallocs := func(cmd string) uint64 {
+		e.call(t, send, cmd, recv, k) // warm the pools
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range runs {
+			e.call(t, send, cmd, recv, k) // the queue drains at each call
+		}
+		runtime.ReadMemStats(&after)
+		return after.Mallocs - before.Mallocs
+	}
+	idle, sends := mallocs("idle"), mallocs("run")
+	per := (float64(sends) - float64(idle)) / (runs * k)
+	t.Logf("%.4f allocations per send", per)
+	if per > 0.01 {
+		t.Errorf("a Lua send allocates %.3f times, want 0 (%d allocations with the sends, %d without)", per, sends, idle)
 	}
 }
