@@ -18,7 +18,7 @@ import (
 // start ends, compact gives each table the VM can reach (shared ones
 // excepted) Go structures of its exact size. Contents, iteration order and
 // the positions next() keeps do not change; a table that grows later
-// grows as before. On a minimal service this is a third of its heap.
+// grows as before. On a minimal service it saves about 4 KB of 21.
 //
 // gopher-lua does not export these fields: as for the frames
 // (yieldable.go), init finds their offsets by reflection and panics if the
