@@ -280,12 +280,19 @@ func TestMetrics(t *testing.T) {
 	if _, err := e.rt.Call(ctx, "st", "nocmd"); err == nil { // no such command: an error
 		t.Fatal("nocmd answered")
 	}
-	after := e.scrape()
-	h0, h1 := get(before, "tern_service_messages_handled_total", "st"), get(after, "tern_service_messages_handled_total", "st")
-	if h0 < 0 || h1-h0 < 10 {
-		t.Errorf("st handled %g then %g: want 10 more", h0, h1)
+	// A service publishes its counts when its turn ends, which may be
+	// just after the last answer arrived.
+	h0, e0 := get(before, "tern_service_messages_handled_total", "st"), get(before, "tern_service_errors_total", "st")
+	var after map[string]*dto.MetricFamily
+	testutil.Eventually(t, 10*time.Second, "st's counts after 11 calls", func() bool {
+		after = e.scrape()
+		return get(after, "tern_service_messages_handled_total", "st")-h0 >= 11 && get(after, "tern_service_errors_total", "st")-e0 >= 1
+	})
+	h1 := get(after, "tern_service_messages_handled_total", "st")
+	if h0 < 0 {
+		t.Errorf("st had no handled count before the calls")
 	}
-	if d := get(after, "tern_service_errors_total", "st") - get(before, "tern_service_errors_total", "st"); d != 1 {
+	if d := get(after, "tern_service_errors_total", "st") - e0; d != 1 {
 		t.Errorf("st errors grew by %g, want 1", d)
 	}
 	total := func(fams map[string]*dto.MetricFamily, f string) float64 {
