@@ -90,16 +90,15 @@ func TestServiceStats(t *testing.T) {
 	var s Service
 	testutil.Eventually(t, 10*time.Second, "st handled its queue", func() bool {
 		s = e.service("st")
-		return s.Handled == wantIn && s.Sent == wantOut && s.Queued == 0
+		// Tasks and the times are published when st's turn ends, which
+		// may be just after its last message was taken.
+		return s.Handled == wantIn && s.Sent == wantOut && s.Queued == 0 && s.Tasks == 4
 	})
 	if s.Errors != s0.Errors+3 {
 		t.Errorf("errors %d, want %d", s.Errors, s0.Errors+3)
 	}
 	if s.Peak < 20 {
 		t.Errorf("peak %d, want at least 20", s.Peak)
-	}
-	if s.Tasks != 4 {
-		t.Errorf("tasks %d, want 4", s.Tasks)
 	}
 	if s.Busy < 0.1 || s.Busy > 10 {
 		t.Errorf("busy %gs after spinning 150 ms", s.Busy)
