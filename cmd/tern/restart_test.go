@@ -21,22 +21,6 @@ import (
 	"github.com/tern-dev/tern/internal/testutil"
 )
 
-// freeAddrs are n distinct addresses on 127.0.0.1 whose ports are free
-// right now (held together while chosen: one closed may come back).
-func freeAddrs(t *testing.T, n int) []string {
-	t.Helper()
-	var out []string
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		out = append(out, ln.Addr().String())
-	}
-	return out
-}
-
 // upgradeApp is a copy of testdata/restartecho running under `tern run
 // --pid-file`, with the echo gate, the admin API and the console on fixed
 // ports.
@@ -55,7 +39,7 @@ func newUpgradeApp(t *testing.T, extra ...string) *upgradeApp {
 	t.Helper()
 	dir := t.TempDir()
 	a := &upgradeApp{t: t, dir: dir, pidFile: filepath.Join(dir, "tern.pid"), log: filepath.Join(dir, "tern.log")}
-	addrs := freeAddrs(t, 3)
+	addrs := testutil.FreeAddrs(t, 3)
 	a.echo, a.admin, a.consol = addrs[0], addrs[1], addrs[2]
 	a.setMain(0)
 	a.setConfig(true)
@@ -162,6 +146,13 @@ func (a *upgradeApp) waitLog(want string, n int) string {
 	}
 }
 
+// restartFailed waits for the log line of a failed restart, and returns it.
+func (a *upgradeApp) restartFailed() string {
+	out := a.waitLog("restart failed: serving on", 1)
+	line := out[strings.Index(out, "restart failed: serving on"):]
+	return line[:strings.IndexByte(line, '\n')]
+}
+
 func (a *upgradeApp) pid() int {
 	a.t.Helper()
 	pid, err := readPIDFile(a.pidFile)
@@ -220,12 +211,22 @@ func waitGone(t *testing.T, pid int) {
 // echoOnce dials addr, sends a line and checks the echo.
 func echoOnce(t *testing.T, addr, line string) {
 	t.Helper()
+	c, _ := echoConn(t, addr, line)
+	c.Close()
+}
+
+// echoConn dials addr, sees line echoed, and returns the connection
+// (closed at the test's end) and its reader.
+func echoConn(t *testing.T, addr, line string) (net.Conn, *bufio.Reader) {
+	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatalf("dial %s: %v", addr, err)
 	}
-	defer c.Close()
-	echoOn(t, c, bufio.NewReader(c), line)
+	t.Cleanup(func() { c.Close() })
+	r := bufio.NewReader(c)
+	echoOn(t, c, r, line)
+	return c, r
 }
 
 func echoOn(t *testing.T, c net.Conn, r *bufio.Reader, line string) {
@@ -387,20 +388,11 @@ func TestRestartUnderLoad(t *testing.T) {
 // stderr is logged, and the old process serves on; a later restart works.
 func TestRestartChildFails(t *testing.T) {
 	a := newUpgradeApp(t, "--restart-timeout", "10s")
-	c, err := net.Dial("tcp", a.echo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	r := bufio.NewReader(c)
-	echoOn(t, c, r, "before")
+	c, r := echoConn(t, a.echo, "before")
 	pid := a.pid()
 	a.setConfig(false)
 	a.signal(pid, syscall.SIGHUP)
-	out := a.waitLog("restart failed: serving on", 1)
-	i := strings.Index(out, "restart failed: serving on")
-	line := out[i:]
-	line = line[:strings.IndexByte(line, '\n')]
+	line := a.restartFailed()
 	if !strings.Contains(line, "exited before it was ready") || !strings.Contains(line, "config.lua") {
 		t.Fatalf("the failure line lacks the reason or the child's stderr: %s", line)
 	}
@@ -495,12 +487,7 @@ func fds(t *testing.T, pid int) map[int]string {
 func TestRestartRefusedAndDescriptors(t *testing.T) {
 	a := newUpgradeApp(t)
 	// A connection the old process holds: it must not leak to the child.
-	c, err := net.Dial("tcp", a.echo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	echoOn(t, c, bufio.NewReader(c), "held")
+	echoConn(t, a.echo, "held")
 	pid := a.pid()
 	a.setMain(2500)
 	if code, body := post(t, "http://"+a.admin+"/restart"); code != http.StatusAccepted || !strings.Contains(strings.ReplaceAll(body, " ", ""), `"restarting":true`) {
@@ -616,19 +603,11 @@ func TestRestartCommand(t *testing.T) {
 // one's last stderr lines, and serves on; a later restart works.
 func TestRestartChildTimesOut(t *testing.T) {
 	a := newUpgradeApp(t, "--restart-timeout", "2s")
-	c, err := net.Dial("tcp", a.echo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	r := bufio.NewReader(c)
-	echoOn(t, c, r, "before")
+	c, r := echoConn(t, a.echo, "before")
 	pid := a.pid()
 	a.setNeverReady()
 	a.signal(pid, syscall.SIGHUP)
-	out := a.waitLog("restart failed: serving on", 1)
-	line := out[strings.Index(out, "restart failed: serving on"):]
-	line = line[:strings.IndexByte(line, '\n')]
+	line := a.restartFailed()
 	if !strings.Contains(line, "was not ready within 2s") || !strings.Contains(line, "booting slowly") {
 		t.Fatalf("the failure line lacks the reason or the child's stderr: %s", line)
 	}

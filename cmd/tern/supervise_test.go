@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -270,18 +269,10 @@ func TestSuperviseRestartFails(t *testing.T) {
 	a := newUpgradeApp(t, "--supervise", "--restart-timeout", "2s")
 	sup := a.first.Process.Pid
 	first := a.worker(1)
-	c, err := net.Dial("tcp", a.echo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	r := bufio.NewReader(c)
-	echoOn(t, c, r, "before")
+	c, r := echoConn(t, a.echo, "before")
 	a.setNeverReady()
 	a.signal(sup, syscall.SIGHUP)
-	out := a.waitLog("restart failed: serving on", 1)
-	line := out[strings.Index(out, "restart failed: serving on"):]
-	line = line[:strings.IndexByte(line, '\n')]
+	line := a.restartFailed()
 	if !strings.Contains(line, "was not ready within 2s") || !strings.Contains(line, "booting slowly") {
 		t.Fatalf("the failure line lacks the reason or the worker's stderr: %s", line)
 	}

@@ -47,26 +47,17 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	addrs := freeAddrs(2)
+	addrs, err := testutil.LoopbackAddrs(2)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "addresses: %v\n", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
 	testAddr, dataAddr = addrs[0], addrs[1]
 	code := m.Run()
 	stopTestNode()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// freeAddrs reserves n loopback addresses (ports the kernel handed out).
-func freeAddrs(n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			panic(err)
-		}
-		out[i] = ln.Addr().String()
-		ln.Close()
-	}
-	return out
 }
 
 // ---------------------------------------------------------------- processes
@@ -196,10 +187,12 @@ func (p *proc) stop(t testing.TB) {
 
 // startData starts the data node of the test cluster and waits until it
 // runs and the test node sees it up. At the test's end it stops, and the
-// test node sees it down before the next test starts another.
-func startData(t testing.TB, rt *root.Runtime) *proc {
+// test node sees it down before the next test starts another. flags go to
+// tern run, before the app's directory.
+func startData(t testing.TB, rt *root.Runtime, flags ...string) *proc {
 	t.Helper()
-	p := start(t, app(t, "testdata/data", "TEST_ADDR", testAddr, "DATA_ADDR", dataAddr))
+	args := append(append([]string{"run"}, flags...), app(t, "testdata/data", "TEST_ADDR", testAddr, "DATA_ADDR", dataAddr))
+	p := startArgs(t, args)
 	t.Cleanup(func() {
 		p.stop(t)
 		testutil.Eventually(t, 20*time.Second, "the test node sees data down", func() bool {
@@ -535,19 +528,7 @@ func TestHungNode(t *testing.T) {
 func TestGracefulRestartOfANode(t *testing.T) {
 	rt := node(t)
 	pidFile := filepath.Join(t.TempDir(), "data.pid")
-	p := startArgs(t, []string{"run", "--pid-file", pidFile, app(t, "testdata/data", "TEST_ADDR", testAddr, "DATA_ADDR", dataAddr)})
-	t.Cleanup(func() {
-		p.stop(t)
-		testutil.Eventually(t, 20*time.Second, "the test node sees data down", func() bool {
-			_, up, _ := rt.System().NodeOf("data")
-			return !up
-		})
-	})
-	p.waitLog(t, "data node ready")
-	testutil.Eventually(t, 20*time.Second, "the test node sees data up", func() bool {
-		_, up, _ := rt.System().NodeOf("data")
-		return up
-	})
+	p := startData(t, rt, "--pid-file", pidFile)
 	call(t, rt, "runner", "call", "db@data", "set", "k", "old")
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
@@ -601,7 +582,7 @@ func toFloat(v any) float64 {
 // from the db on the data node.
 func TestExample(t *testing.T) {
 	node(t) // skips while the transport is not built
-	addrs := freeAddrs(2)
+	addrs := testutil.FreeAddrs(t, 2)
 	ports := []string{"127.0.0.1:7701", addrs[0], "127.0.0.1:7702", addrs[1]}
 	example(t, app(t, "data", ports...), app(t, "gateway", ports...))
 }
@@ -611,7 +592,7 @@ func TestExample(t *testing.T) {
 func TestExampleOnEtcd(t *testing.T) {
 	node(t)
 	endpoint := testutil.StartEtcd(t, "tern-example")
-	addrs := freeAddrs(2)
+	addrs := testutil.FreeAddrs(t, 2)
 	config := func(node, listen string) string {
 		return fmt.Sprintf(`return {
 	cluster = { name = "example", node = %q, listen = %q, provider = "etcd", etcd = { endpoints = { %q } }, call_timeout = 3000 },

@@ -48,19 +48,3 @@ func StartEtcd(t testing.TB, name string) string {
 	})
 	return addrs[0]
 }
-
-// FreeAddrs returns n distinct free 127.0.0.1 addresses: all are held open
-// together while chosen, so none is handed out twice.
-func FreeAddrs(t testing.TB, n int) []string {
-	t.Helper()
-	out := make([]string, n)
-	for i := range out {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		out[i] = l.Addr().String()
-	}
-	return out
-}

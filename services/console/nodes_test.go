@@ -1,11 +1,11 @@
 package console
 
 import (
-	"net"
 	"testing"
 
 	"github.com/tern-dev/tern/actor"
 	"github.com/tern-dev/tern/internal/roottest"
+	"github.com/tern-dev/tern/internal/testutil"
 	"github.com/tern-dev/tern/root"
 )
 
@@ -17,15 +17,7 @@ func TestNodes(t *testing.T) {
 	cl.fails("nodes", "not in a cluster")
 	contains(t, "help", cl.ok("help"), "nodes: the cluster's nodes")
 
-	addrs := make([]string, 2)
-	for i := range addrs {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addrs[i] = ln.Addr().String()
-		ln.Close()
-	}
+	addrs := testutil.FreeAddrs(t, 2)
 	rt, _ = roottest.Start(t, root.Config{Cluster: &actor.ClusterConfig{Node: "one", Listen: addrs[0],
 		Members: []actor.ClusterMember{{Node: "one", Address: addrs[0]}, {Node: "two", Address: addrs[1], ID: 2}}}})
 	cl = dial(t, startConsole(t, rt, false))
